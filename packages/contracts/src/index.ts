@@ -1,0 +1,3 @@
+export * from './common.js';
+export * from './registry.js';
+export * from './openapi.js';

@@ -1,0 +1,61 @@
+import type { Server } from 'node:http';
+import type { Logger } from './logger.js';
+
+export interface ShutdownStep {
+  name: string;
+  run: () => Promise<unknown> | unknown;
+}
+
+/**
+ * Runs every step in order, each in its own try/catch so one failing step (Redis already gone)
+ * never skips the rest (flushing the prediction log, closing Postgres). Idempotent: a second call
+ * returns the first call's promise.
+ */
+export function createShutdown(logger: Logger, steps: () => ShutdownStep[]): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => {
+    running ??= (async () => {
+      for (const step of steps()) {
+        try {
+          await step.run();
+        } catch (err) {
+          logger.error({ err, step: step.name }, 'shutdown step failed');
+        }
+      }
+    })();
+    return running;
+  };
+}
+
+/** Stops accepting connections and resolves once in-flight requests have finished. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+    // Keep-alive sockets with no request in flight would hold close() open until they time out.
+    server.closeIdleConnections();
+  });
+}
+
+/**
+ * Wires SIGTERM/SIGINT to `shutdown`, with a hard-exit timer so a stuck step cannot keep the
+ * process alive past the orchestrator's grace period.
+ */
+export function handleSignals(logger: Logger, shutdown: () => Promise<void>, timeoutMs: number): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs }, 'shutdown timed out; exiting');
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
