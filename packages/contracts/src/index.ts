@@ -1,3 +1,6 @@
 export * from './common.js';
 export * from './registry.js';
 export * from './openapi.js';
+export * from './assignment.js';
+export * from './serving.js';
+export * from './serving-log.js';

@@ -221,3 +221,4 @@ export const Deployment = z.object({
 });
 export type Deployment = z.infer<typeof Deployment>;
 export const DeploymentList = z.object({ items: z.array(Deployment), revision: z.number().int() });
+export type DeploymentList = z.infer<typeof DeploymentList>;

@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from './logger.js';
@@ -14,9 +15,19 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 // numeric as a JS number: used for metrics and scores, which are doubles in code anyway.
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 
+/**
+ * The URL with a user name filled in when it names none. libpq would use the OS account; node-postgres
+ * reads $USER instead, which service managers and CI runners often leave unset.
+ */
+export function withDefaultUser(connectionString: string): string {
+  const url = new URL(connectionString);
+  if (!url.username) url.username = process.env.PGUSER ?? process.env.USER ?? os.userInfo().username;
+  return url.toString();
+}
+
 export function createPool(connectionString: string, opts: { max?: number; applicationName?: string } = {}): Pool {
   const pool = new pg.Pool({
-    connectionString,
+    connectionString: withDefaultUser(connectionString),
     max: opts.max ?? 10,
     application_name: opts.applicationName,
     connectionTimeoutMillis: 5_000,
@@ -52,7 +63,7 @@ export async function ensureDatabase(connectionString: string): Promise<void> {
   const url = new URL(connectionString);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!name) throw new Error('DATABASE_URL names no database');
-  const admin = new URL(connectionString);
+  const admin = new URL(withDefaultUser(connectionString));
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();

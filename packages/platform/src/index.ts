@@ -7,3 +7,4 @@ export * from './http.js';
 export * from './shutdown.js';
 export * from './redis.js';
 export * from './docs-page.js';
+export * from './artifacts/index.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { quoteIdent } from '../db.js';
+import { quoteIdent, withDefaultUser } from '../db.js';
 
 export interface TestDatabase {
   url: string;
@@ -9,7 +9,7 @@ export interface TestDatabase {
 }
 
 export function testDatabaseAdminUrl(): string {
-  return process.env.TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/postgres';
+  return withDefaultUser(process.env.TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/postgres');
 }
 
 /**

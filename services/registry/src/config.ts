@@ -1,0 +1,22 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { baseConfigSchema, envInt } from '@contender/platform';
+
+export const registryConfigSchema = baseConfigSchema.extend({
+  PORT: envInt(8081, { min: 0, max: 65535 }),
+  HOST: z.string().default('127.0.0.1'),
+  /** `file:///abs/dir` or `s3://bucket[/prefix]`. */
+  ARTIFACT_STORE: z.string().default(`file://${path.resolve('.data/artifacts')}`),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_ACCESS_KEY: z.string().optional(),
+  S3_SECRET_KEY: z.string().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  MAX_ARTIFACT_BYTES: envInt(256 * 1024 * 1024, { min: 1 }),
+  MAX_METADATA_BYTES: envInt(4 * 1024 * 1024, { min: 1024 }),
+  UPLOAD_TMP_DIR: z.string().default(os.tmpdir()),
+  /** Creates (idempotently) an admin key with this value at start. No default: it is a secret. */
+  BOOTSTRAP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+});
+
+export type RegistryConfig = z.output<typeof registryConfigSchema>;

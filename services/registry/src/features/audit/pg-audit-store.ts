@@ -1,0 +1,66 @@
+import type { AuditAction, AuditEvent } from '@contender/contracts';
+import type { Queryable } from '@contender/platform';
+
+export interface NewAuditEvent {
+  modelId: number | null;
+  modelName: string | null;
+  actor: string;
+  action: AuditAction;
+  before?: unknown;
+  after?: unknown;
+  reason?: string | null;
+}
+
+interface AuditRow {
+  id: number;
+  at: Date;
+  model_name: string | null;
+  actor: string;
+  action: AuditAction;
+  before: unknown;
+  after: unknown;
+  reason: string | null;
+}
+
+const toEvent = (r: AuditRow): AuditEvent => ({
+  id: r.id,
+  at: r.at.toISOString(),
+  model: r.model_name,
+  actor: r.actor,
+  action: r.action,
+  before: r.before ?? null,
+  after: r.after ?? null,
+  reason: r.reason,
+});
+
+/** The append-only audit trail. Only INSERT and SELECT: the table refuses anything else. */
+export class PgAuditStore {
+  /** Appends in the caller's transaction and stamps the model's revision with the event id. */
+  async append(tx: Queryable, e: NewAuditEvent): Promise<AuditEvent> {
+    const { rows } = await tx.query<AuditRow>(
+      `INSERT INTO registry.audit_event (model_id, model_name, actor, action, before, after, reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       RETURNING id, at, model_name, actor, action, before, after, reason`,
+      [e.modelId, e.modelName, e.actor, e.action, json(e.before), json(e.after), e.reason ?? null],
+    );
+    const event = toEvent(rows[0]!);
+    if (e.modelId !== null) {
+      await tx.query('UPDATE registry.model SET revision = $2 WHERE id = $1', [e.modelId, event.id]);
+    }
+    return event;
+  }
+
+  async listForModel(db: Queryable, modelId: number, opts: { after?: number; limit: number }): Promise<AuditEvent[]> {
+    const { rows } = await db.query<AuditRow>(
+      `SELECT id, at, model_name, actor, action, before, after, reason
+         FROM registry.audit_event
+        WHERE model_id = $1 AND id > $2
+        ORDER BY id
+        LIMIT $3`,
+      [modelId, opts.after ?? 0, opts.limit],
+    );
+    return rows.map(toEvent);
+  }
+}
+
+const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
