@@ -33,6 +33,8 @@ declare global {
   namespace Express {
     interface Request {
       requestId: string;
+      /** The router's mount path while it handled the request (see recordMountPath). */
+      mountPath?: string;
     }
   }
 }
@@ -63,7 +65,7 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     const end = duration.startTimer();
     res.on('finish', () => {
       // The route template (never the raw path: ids in labels would make the series unbounded).
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const route = req.route?.path ? `${req.mountPath ?? req.baseUrl}${String(req.route.path)}` : 'unmatched';
       end({ method: req.method, route, status: String(res.statusCode) });
     });
     next();
@@ -101,6 +103,15 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   });
   return app;
 }
+
+/**
+ * Put first in a mounted router. Express restores `req.baseUrl` when an error leaves the router,
+ * so without this a failed request's route label would lose the mount prefix and split the series.
+ */
+export const recordMountPath: RequestHandler = (req, _res, next) => {
+  req.mountPath = req.baseUrl;
+  next();
+};
 
 /** Adds the 404 for unknown routes and the one error handler. Call after mounting routes. */
 export function finishHttpApp(app: Express, logger: Logger): Express {

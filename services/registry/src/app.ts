@@ -1,4 +1,4 @@
-import { createHttpApp, finishHttpApp } from '@contender/platform';
+import { createHttpApp, finishHttpApp, recordMountPath } from '@contender/platform';
 import express, { type Express } from 'express';
 import type { RegistryContainer } from './container.js';
 import { apiKeyRoutes } from './features/api-keys/api-key-routes.js';
@@ -17,6 +17,7 @@ export function createApp(c: RegistryContainer): Express {
     isShuttingDown: () => c.isShuttingDown(),
   });
   const api = express.Router();
+  api.use(recordMountPath);
   api.use(modelRoutes({ models: c.models, uploader: c.uploader, keys: c.keys, storage: c.storage }));
   api.use(apiKeyRoutes(c.keys));
   api.use(deploymentRoutes({ deployments: c.deployments, keys: c.keys }));

@@ -115,6 +115,9 @@ describe('API keys, roles and request errors', () => {
     assert.equal(ready.body.checks.artifactStore.ok, true);
     const metrics = await request(reg.app).get('/metrics').expect(200);
     assert.match(metrics.text, /registry_http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/models"/);
+    // Failed requests keep the mount prefix too (earlier tests in this file got 403s and 404s here).
+    assert.match(metrics.text, /route="\/api\/v1\/models\/:name",status="404"/);
+    assert.doesNotMatch(metrics.text, /route="\/models/);
     assert.match(metrics.text, /registry_models\{service="registry"\} [1-9]\d*/);
     const doc = await request(reg.app).get('/openapi.json').expect(200);
     assert.equal(doc.body.openapi, '3.0.3');
