@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { VersionMetadata } from '@contender/contracts';
+import { GERMAN_CREDIT_CSV } from '@contender/fixtures';
 import { parseReferenceProfile } from '@contender/ml';
 import { runCli } from './cli.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
-const GERMAN_CREDIT = '/work/shared/datasets/german-credit/german_credit.csv';
+const GERMAN_CREDIT = GERMAN_CREDIT_CSV;
 
 interface Run {
   code: number;
@@ -162,7 +163,7 @@ describe('contender CLI', () => {
     assert.match(run.stderr, /^contender evaluate: .*loans\.csv is not a loadable ONNX model/);
   });
 
-  it('trains on German credit (string codes, labels 1/2) and evaluates the exported model', { skip: !existsSync(GERMAN_CREDIT) && 'dataset not present' }, async () => {
+  it('trains on German credit (string codes, labels 1/2) and evaluates the exported model', async () => {
     const out = join(dir, 'german.onnx');
     const train = await contender('train', '--data', GERMAN_CREDIT, '--label', 'class', '--positive', '2', '--trees', '80', '--depth', '3', '--out', out);
     assert.equal(train.code, 0, train.stderr);

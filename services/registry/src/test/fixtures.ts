@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { onnxFixture } from '@contender/fixtures';
 import request from 'supertest';
 import type { Express } from 'express';
 
-/** The shared, read-only fixtures folder beside the repository (real ONNX files from public projects). */
-export const FIXTURES_DIR = process.env.CONTENDER_FIXTURES_DIR ?? path.resolve(import.meta.dirname, '../../../../../shared/fixtures/onnx');
-
-export const fixture = (name: string) => readFileSync(path.join(FIXTURES_DIR, name));
+/** Bytes of a real ONNX file from a public project (packages/fixtures/onnx, with provenance). */
+export const fixture = (name: string) => readFileSync(onnxFixture(name));
 
 /** sklearn-onnx's binary tree-ensemble classifier: input "input" float [N, ?]; its trees read features 0…19. */
 export const TREECL2 = 'sklearn-onnx__tests_datasets_treecl2.onnx';
