@@ -75,7 +75,8 @@ interface OpenNode {
 export class TreeGrower {
   /** Row indices of the current tree's sample, partitioned by node. */
   readonly rows: Int32Array;
-  private readonly scratch: Int32Array;
+  /** `rows` in [0, n) and the partition's scratch in [n, 2n): one array, so one bounds-checked object in the loop. */
+  private readonly rowBuffer: Int32Array;
   private readonly gh: Float64Array;
   private readonly histPool: Float64Array[] = [];
   private readonly offset: Int32Array;
@@ -102,8 +103,8 @@ export class TreeGrower {
     private readonly thresholds: readonly Float32Array[],
     private readonly params: GbdtParams,
   ) {
-    this.rows = new Int32Array(n);
-    this.scratch = new Int32Array(n);
+    this.rowBuffer = new Int32Array(2 * n);
+    this.rows = this.rowBuffer.subarray(0, n);
     this.gh = new Float64Array(2 * n);
     const nFeatures = nBins.length;
     this.offset = new Int32Array(nFeatures + 1);
@@ -148,10 +149,9 @@ export class TreeGrower {
   /**
    * Grows a tree on `rows[0, rowCount)` (ascending row indices, filled by the caller) using only
    * `features` (ascending). `grad` holds each row's gradient and hessian interleaved
-   * (`grad[2r]`, `grad[2r + 1]`): one cache line serves both. `gainByFeature` accumulates each
-   * split's gain.
+   * (`grad[2r]`, `grad[2r + 1]`): one cache line serves both.
    */
-  grow(grad: Float64Array, rowCount: number, features: Int32Array, gainByFeature: Float64Array): GrownTree {
+  grow(grad: Float64Array, rowCount: number, features: Int32Array): GrownTree {
     const { maxDepth, minChildWeight, lambda, learningRate } = this.params;
     const feature: number[] = [];
     const threshold: number[] = [];
@@ -223,7 +223,6 @@ export class TreeGrower {
       left[node.id] = l;
       right[node.id] = r;
       gain[node.id] = split.gain;
-      gainByFeature[f]! += split.gain;
 
       if (depth >= maxDepth) {
         this.histPool.push(hist);
@@ -379,59 +378,112 @@ export class TreeGrower {
   }
 
   /**
-   * One pass over rows[start, start + count) per group of four columns. Consecutive rows often
-   * land in the same bin (low-cardinality features, deep nodes), and each `hist[i] += g` then
-   * waits for the previous store to the same slot; four independent columns give the CPU other
-   * work during that wait and share the row-index and gradient loads.
+   * Histogram passes over rows[start, start + count): eight columns per pass, then four, then one
+   * at a time. The engine re-validates every typed array it touches once per loop iteration, so
+   * the more columns share an iteration (and its row index and gradient loads) the cheaper each
+   * read-modify-write gets. Several independent columns per row also hide the latency of
+   * consecutive rows landing in the same bin, where each `hist[i] += g` waits for the store before.
    */
   private accumulateRows(hist: Float64Array, start: number, count: number, grad: Float64Array, nColumns: number): void {
     const rows = this.rows;
     const gh = this.gh;
-    const store = this.store;
-    const columns = this.columns;
-    const columnSlot = this.columnSlot;
-    const n = this.n;
     for (let k = 0; k < count; k++) {
       const r = rows[start + k]!;
       gh[2 * k] = grad[2 * r]!;
       gh[2 * k + 1] = grad[2 * r + 1]!;
     }
     let ci = 0;
-    for (; ci + 3 < nColumns; ci += 4) {
-      const c0 = columns[ci]! * n;
-      const c1 = columns[ci + 1]! * n;
-      const c2 = columns[ci + 2]! * n;
-      const c3 = columns[ci + 3]! * n;
-      const o0 = columnSlot[columns[ci]!]!;
-      const o1 = columnSlot[columns[ci + 1]!]!;
-      const o2 = columnSlot[columns[ci + 2]!]!;
-      const o3 = columnSlot[columns[ci + 3]!]!;
-      for (let k = 0; k < count; k++) {
-        const r = rows[start + k]!;
-        const g = gh[2 * k]!;
-        const h = gh[2 * k + 1]!;
-        const i0 = o0 + 2 * store[c0 + r]!;
-        const i1 = o1 + 2 * store[c1 + r]!;
-        const i2 = o2 + 2 * store[c2 + r]!;
-        const i3 = o3 + 2 * store[c3 + r]!;
-        hist[i0]! += g;
-        hist[i0 + 1]! += h;
-        hist[i1]! += g;
-        hist[i1 + 1]! += h;
-        hist[i2]! += g;
-        hist[i2 + 1]! += h;
-        hist[i3]! += g;
-        hist[i3 + 1]! += h;
-      }
+    for (; ci + 8 <= nColumns; ci += 8) this.rowsPass8(hist, start, count, ci);
+    for (; ci + 4 <= nColumns; ci += 4) this.rowsPass4(hist, start, count, ci);
+    for (; ci < nColumns; ci++) this.rowsPass1(hist, start, count, ci);
+  }
+
+  private rowsPass8(hist: Float64Array, start: number, count: number, ci: number): void {
+    const { rows, gh, store, columns, columnSlot, n } = this;
+    const c0 = columns[ci]! * n;
+    const c1 = columns[ci + 1]! * n;
+    const c2 = columns[ci + 2]! * n;
+    const c3 = columns[ci + 3]! * n;
+    const c4 = columns[ci + 4]! * n;
+    const c5 = columns[ci + 5]! * n;
+    const c6 = columns[ci + 6]! * n;
+    const c7 = columns[ci + 7]! * n;
+    const o0 = columnSlot[columns[ci]!]!;
+    const o1 = columnSlot[columns[ci + 1]!]!;
+    const o2 = columnSlot[columns[ci + 2]!]!;
+    const o3 = columnSlot[columns[ci + 3]!]!;
+    const o4 = columnSlot[columns[ci + 4]!]!;
+    const o5 = columnSlot[columns[ci + 5]!]!;
+    const o6 = columnSlot[columns[ci + 6]!]!;
+    const o7 = columnSlot[columns[ci + 7]!]!;
+    for (let k = 0; k < count; k++) {
+      const r = rows[start + k]!;
+      const g = gh[2 * k]!;
+      const h = gh[2 * k + 1]!;
+      let i = o0 + 2 * store[c0 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o1 + 2 * store[c1 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o2 + 2 * store[c2 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o3 + 2 * store[c3 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o4 + 2 * store[c4 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o5 + 2 * store[c5 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o6 + 2 * store[c6 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o7 + 2 * store[c7 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
     }
-    for (; ci < nColumns; ci++) {
-      const c0 = columns[ci]! * n;
-      const o0 = columnSlot[columns[ci]!]!;
-      for (let k = 0; k < count; k++) {
-        const i0 = o0 + 2 * store[c0 + rows[start + k]!]!;
-        hist[i0]! += gh[2 * k]!;
-        hist[i0 + 1]! += gh[2 * k + 1]!;
-      }
+  }
+
+  private rowsPass4(hist: Float64Array, start: number, count: number, ci: number): void {
+    const { rows, gh, store, columns, columnSlot, n } = this;
+    const c0 = columns[ci]! * n;
+    const c1 = columns[ci + 1]! * n;
+    const c2 = columns[ci + 2]! * n;
+    const c3 = columns[ci + 3]! * n;
+    const o0 = columnSlot[columns[ci]!]!;
+    const o1 = columnSlot[columns[ci + 1]!]!;
+    const o2 = columnSlot[columns[ci + 2]!]!;
+    const o3 = columnSlot[columns[ci + 3]!]!;
+    for (let k = 0; k < count; k++) {
+      const r = rows[start + k]!;
+      const g = gh[2 * k]!;
+      const h = gh[2 * k + 1]!;
+      let i = o0 + 2 * store[c0 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o1 + 2 * store[c1 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o2 + 2 * store[c2 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o3 + 2 * store[c3 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+    }
+  }
+
+  private rowsPass1(hist: Float64Array, start: number, count: number, ci: number): void {
+    const { rows, gh, store, columns, columnSlot, n } = this;
+    const c0 = columns[ci]! * n;
+    const o0 = columnSlot[columns[ci]!]!;
+    for (let k = 0; k < count; k++) {
+      const i = o0 + 2 * store[c0 + rows[start + k]!]!;
+      hist[i]! += gh[2 * k]!;
+      hist[i + 1]! += gh[2 * k + 1]!;
     }
   }
 
@@ -440,45 +492,96 @@ export class TreeGrower {
    * pass of each tree: rows are 0..n−1 in order, so the row index and the gradient gather drop out.
    */
   private accumulateAllRows(hist: Float64Array, grad: Float64Array, nColumns: number): void {
-    const store = this.store;
-    const columns = this.columns;
-    const columnSlot = this.columnSlot;
-    const n = this.n;
     let ci = 0;
-    for (; ci + 3 < nColumns; ci += 4) {
-      const c0 = columns[ci]! * n;
-      const c1 = columns[ci + 1]! * n;
-      const c2 = columns[ci + 2]! * n;
-      const c3 = columns[ci + 3]! * n;
-      const o0 = columnSlot[columns[ci]!]!;
-      const o1 = columnSlot[columns[ci + 1]!]!;
-      const o2 = columnSlot[columns[ci + 2]!]!;
-      const o3 = columnSlot[columns[ci + 3]!]!;
-      for (let r = 0; r < n; r++) {
-        const g = grad[2 * r]!;
-        const h = grad[2 * r + 1]!;
-        const i0 = o0 + 2 * store[c0 + r]!;
-        const i1 = o1 + 2 * store[c1 + r]!;
-        const i2 = o2 + 2 * store[c2 + r]!;
-        const i3 = o3 + 2 * store[c3 + r]!;
-        hist[i0]! += g;
-        hist[i0 + 1]! += h;
-        hist[i1]! += g;
-        hist[i1 + 1]! += h;
-        hist[i2]! += g;
-        hist[i2 + 1]! += h;
-        hist[i3]! += g;
-        hist[i3 + 1]! += h;
-      }
+    for (; ci + 8 <= nColumns; ci += 8) this.allPass8(hist, grad, ci);
+    for (; ci + 4 <= nColumns; ci += 4) this.allPass4(hist, grad, ci);
+    for (; ci < nColumns; ci++) this.allPass1(hist, grad, ci);
+  }
+
+  private allPass8(hist: Float64Array, grad: Float64Array, ci: number): void {
+    const { store, columns, columnSlot, n } = this;
+    const c0 = columns[ci]! * n;
+    const c1 = columns[ci + 1]! * n;
+    const c2 = columns[ci + 2]! * n;
+    const c3 = columns[ci + 3]! * n;
+    const c4 = columns[ci + 4]! * n;
+    const c5 = columns[ci + 5]! * n;
+    const c6 = columns[ci + 6]! * n;
+    const c7 = columns[ci + 7]! * n;
+    const o0 = columnSlot[columns[ci]!]!;
+    const o1 = columnSlot[columns[ci + 1]!]!;
+    const o2 = columnSlot[columns[ci + 2]!]!;
+    const o3 = columnSlot[columns[ci + 3]!]!;
+    const o4 = columnSlot[columns[ci + 4]!]!;
+    const o5 = columnSlot[columns[ci + 5]!]!;
+    const o6 = columnSlot[columns[ci + 6]!]!;
+    const o7 = columnSlot[columns[ci + 7]!]!;
+    for (let r = 0; r < n; r++) {
+      const g = grad[2 * r]!;
+      const h = grad[2 * r + 1]!;
+      let i = o0 + 2 * store[c0 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o1 + 2 * store[c1 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o2 + 2 * store[c2 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o3 + 2 * store[c3 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o4 + 2 * store[c4 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o5 + 2 * store[c5 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o6 + 2 * store[c6 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o7 + 2 * store[c7 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
     }
-    for (; ci < nColumns; ci++) {
-      const c0 = columns[ci]! * n;
-      const o0 = columnSlot[columns[ci]!]!;
-      for (let r = 0; r < n; r++) {
-        const i0 = o0 + 2 * store[c0 + r]!;
-        hist[i0]! += grad[2 * r]!;
-        hist[i0 + 1]! += grad[2 * r + 1]!;
-      }
+  }
+
+  private allPass4(hist: Float64Array, grad: Float64Array, ci: number): void {
+    const { store, columns, columnSlot, n } = this;
+    const c0 = columns[ci]! * n;
+    const c1 = columns[ci + 1]! * n;
+    const c2 = columns[ci + 2]! * n;
+    const c3 = columns[ci + 3]! * n;
+    const o0 = columnSlot[columns[ci]!]!;
+    const o1 = columnSlot[columns[ci + 1]!]!;
+    const o2 = columnSlot[columns[ci + 2]!]!;
+    const o3 = columnSlot[columns[ci + 3]!]!;
+    for (let r = 0; r < n; r++) {
+      const g = grad[2 * r]!;
+      const h = grad[2 * r + 1]!;
+      let i = o0 + 2 * store[c0 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o1 + 2 * store[c1 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o2 + 2 * store[c2 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+      i = o3 + 2 * store[c3 + r]!;
+      hist[i]! += g;
+      hist[i + 1]! += h;
+    }
+  }
+
+  private allPass1(hist: Float64Array, grad: Float64Array, ci: number): void {
+    const { store, columns, columnSlot, n } = this;
+    const c0 = columns[ci]! * n;
+    const o0 = columnSlot[columns[ci]!]!;
+    for (let r = 0; r < n; r++) {
+      const i = o0 + 2 * store[c0 + r]!;
+      hist[i]! += grad[2 * r]!;
+      hist[i + 1]! += grad[2 * r + 1]!;
     }
   }
 
@@ -584,24 +687,24 @@ export class TreeGrower {
    * unpredictable, and a mispredicted branch per row cost more than the rest of the loop.
    */
   private partition(start: number, end: number, f: number, splitBin: number, defaultLeft: boolean): number {
-    const rows = this.rows;
-    const scratch = this.scratch;
+    const buffer = this.rowBuffer;
     const store = this.store;
-    const col = f * this.n;
+    const n = this.n;
+    const col = f * n;
     const goesLeft = this.goesLeft;
     this.directionTable(f, splitBin, defaultLeft);
     let l = start;
-    let s = 0;
-    // Writing rows[l] in place is safe: l <= k, so no unread entry is overwritten.
+    let s = n;
+    // Writing buffer[l] in place is safe: l <= k, so no unread entry is overwritten.
     for (let k = start; k < end; k++) {
-      const r = rows[k]!;
+      const r = buffer[k]!;
       const c = goesLeft[store[col + r]!]!;
-      rows[l] = r;
-      scratch[s] = r;
+      buffer[l] = r;
+      buffer[s] = r;
       l += c;
       s += 1 - c;
     }
-    rows.set(scratch.subarray(0, s), l);
+    buffer.copyWithin(l, n, s);
     return l;
   }
 }

@@ -38,6 +38,7 @@ export function trainGbdt(train: Dataset, params: Partial<GbdtParams> = {}, opts
   const valid = opts.validation;
   if (valid) {
     if (valid.X.cols !== nFeatures) throw new RangeError(`validation set has ${valid.X.cols} columns, training set ${nFeatures}`);
+    if (valid.X.rows === 0) throw new RangeError('validation set has no rows');
     if (valid.y.length !== valid.X.rows) throw new RangeError(`validation set has ${valid.X.rows} rows but ${valid.y.length} labels`);
     checkLabels(valid.y, p.objective, 'validation');
   }
@@ -51,10 +52,10 @@ export function trainGbdt(train: Dataset, params: Partial<GbdtParams> = {}, opts
   const baseScore = initialScore(y, p.objective);
   const raw = new Float64Array(n).fill(baseScore);
   const validRaw = new Float64Array(nValid).fill(baseScore);
+  // Gradient and hessian of every row, interleaved: grad[2i], grad[2i + 1].
   const grad = new Float64Array(2 * n);
   const grower = new TreeGrower(n, binned, nBins, bins.map((b) => b.thresholds), p);
   const prng = createPrng(p.seed);
-  const gainByFeature = new Float64Array(nFeatures);
   const inSample = new Uint8Array(n);
   const outOfSample = new Int32Array(n);
   const featureOrder = Int32Array.from({ length: nFeatures }, (_, i) => i);
@@ -69,7 +70,7 @@ export function trainGbdt(train: Dataset, params: Partial<GbdtParams> = {}, opts
   for (let it = 0; it < p.nTrees; it++) {
     const rowCount = sampleRows(grower.rows, inSample, n, p.subsample, prng);
     const features = sampleFeatures(featureOrder, nTreeFeatures, prng);
-    const grown = grower.grow(grad, rowCount, features, gainByFeature);
+    const grown = grower.grow(grad, rowCount, features);
     trees.push(grown.tree);
 
     // The grower knows where the rows it grew the tree on ended up; the others are routed.
@@ -104,11 +105,6 @@ export function trainGbdt(train: Dataset, params: Partial<GbdtParams> = {}, opts
   // Without early stopping every tree is kept, so the last round is the model's round.
   const keep = valid && p.earlyStoppingRounds > 0 ? bestIteration + 1 : trees.length;
   const kept = trees.slice(0, keep);
-  // Importance counts the kept trees only: recompute when early stopping dropped some.
-  if (keep < trees.length) {
-    gainByFeature.fill(0);
-    for (const t of kept) for (let i = 0; i < t.feature.length; i++) if (t.feature[i]! >= 0) gainByFeature[t.feature[i]!]! += t.gain[i]!;
-  }
   return new GbdtModel({
     objective: p.objective,
     featureNames: [...train.featureNames],
@@ -141,8 +137,9 @@ function initialScore(y: Float64Array, objective: GbdtObjective): number {
 }
 
 /**
- * Gradients and hessians of the loss at `raw` (interleaved into `grad`), returning the mean loss there (log loss or squared
- * error) in the same pass. The hessian floor keeps leaf values finite when probabilities saturate.
+ * Gradients and hessians of the loss at `raw` (interleaved into `grad`), returning the mean loss
+ * there (log loss or squared error) from the same pass. The hessian floor keeps leaf values finite
+ * when probabilities saturate.
  *
  * Log loss is −Σ log q with q the probability given to the true label. Calling Math.log per row
  * would double the cost of this pass (it runs once per tree over all rows), so the q's are
@@ -165,15 +162,17 @@ function computeGradients(objective: GbdtObjective, raw: Float64Array, y: Float6
   let product = 1;
   for (let i = 0; i < n; i++) {
     const r = raw[i]!;
-    const e = Math.exp(-Math.abs(r));
-    const inv = 1 / (1 + e);
-    // p = σ(r) and 1 − p, both without cancellation.
-    const p = r >= 0 ? inv : e * inv;
-    const q = r >= 0 ? e * inv : inv;
+    // p = σ(r) and q = 1 − p = e·p, both without cancellation. No branch on the sign of r
+    // (unpredictable, and this loop is short); the clamp only keeps e finite.
+    const e = Math.exp(r > -700 ? -r : 700);
+    const p = 1 / (1 + e);
+    const q = e * p;
     const t = y[i]!;
     grad[2 * i] = p - t;
-    grad[2 * i + 1] = Math.max(p * q, 1e-16);
-    const pTrue = t === 1 ? p : q;
+    const h = p * q;
+    grad[2 * i + 1] = h > 1e-16 ? h : 1e-16;
+    // Exactly p or q, since t is 0 or 1.
+    const pTrue = t * p + (1 - t) * q;
     if (pTrue > 1e-200) {
       product *= pTrue;
       if (product < 1e-100) {
@@ -182,7 +181,7 @@ function computeGradients(objective: GbdtObjective, raw: Float64Array, y: Float6
       }
     } else {
       // σ underflows here: log loss = softplus(r) − t·r, which is ≈ |r| for a confident mistake.
-      logSum -= (r > 0 ? r : 0) + Math.log1p(e) - t * r;
+      logSum -= (r > 0 ? r : 0) + Math.log1p(Math.exp(-Math.abs(r))) - t * r;
     }
   }
   logSum += Math.log(product);
@@ -197,7 +196,7 @@ function meanLoss(objective: GbdtObjective, raw: Float64Array, y: Float64Array):
     if (objective === 'binary') loss += (r > 0 ? r : 0) + Math.log1p(Math.exp(-Math.abs(r))) - y[i]! * r;
     else loss += (r - y[i]!) * (r - y[i]!);
   }
-  return n === 0 ? NaN : loss / n;
+  return loss / n;
 }
 
 /** Fills `rows` with the sampled row indices in ascending order; returns how many. */

@@ -124,6 +124,15 @@ describe('exportToOnnx', () => {
     await assertClassifierMatches(model, exportToOnnx(model), X);
   });
 
+  it('exports a split of missing against all present values (threshold −Infinity) that onnxruntime routes the same way', async () => {
+    const n = 300;
+    const x = Float64Array.from({ length: n }, (_, i) => (i % 3 === 0 ? NaN : i));
+    const y = Float64Array.from(x, (v) => (Number.isNaN(v) ? 1 : 0));
+    const model = trainGbdt({ featureNames: ['x'], X: matrix(n, 1, x), y }, { nTrees: 3, maxDepth: 1, minChildWeight: 0, subsample: 1, colsampleByTree: 1 });
+    assert.equal(model.trees[0]!.threshold[0], -Infinity);
+    await assertClassifierMatches(model, exportToOnnx(model), matrix(5, 1, Float64Array.from([NaN, -Infinity, -1e30, 0, Infinity])));
+  });
+
   it('labels by p > 0.5 even when every leaf weight is positive', async () => {
     const tree: GbdtTree = {
       feature: [0, -1, -1],
@@ -188,25 +197,30 @@ describe('ONNX encoding helpers', () => {
   });
 
   it('withZipMap turns the probability output into a sequence of int64→float maps behind a ZipMap node', async () => {
-    const bytes = withZipMap(exportToOnnx(trainGbdt(creditLike(500, 11), { nTrees: 3 })));
-    const decoded = decodeOnnxModel(bytes) as {
-      graph: { node: { op_type: string; domain: string; input: string[]; output: string[]; attribute: { name: string; ints: number[] }[] }[]; output: { name: string; type: unknown }[] };
-    };
-    const nodes = decoded.graph.node;
-    const zipmap = nodes.at(-1)!;
-    assert.equal(zipmap.op_type, 'ZipMap');
-    assert.equal(zipmap.domain, 'ai.onnx.ml');
-    assert.deepEqual(zipmap.attribute.map((a) => [a.name, a.ints]), [['classlabels_int64s', [0, 1]]]);
-    assert.deepEqual(nodes[0]!.output, ['label', zipmap.input[0]]);
-    assert.deepEqual(zipmap.output, ['probabilities']);
-    assert.deepEqual(decoded.graph.output[1], {
-      name: 'probabilities',
-      type: { sequence_type: { elem_type: { map_type: { key_type: 7, value_type: { tensor_type: { elem_type: 1 } } } } } },
-    });
-    // A valid model onnxruntime accepts, but whose probabilities are not a tensor.
-    const session = await ort.InferenceSession.create(bytes);
-    assert.deepEqual(session.outputNames, ['label', 'probabilities']);
-    await session.release();
+    const data = creditLike(500, 11);
+    for (const model of [trainGbdt(data, { nTrees: 3 }), trainLogReg(data)]) {
+      const bytes = withZipMap(exportToOnnx(model));
+      const decoded = decodeOnnxModel(bytes) as {
+        graph: { node: { op_type: string; domain: string; input: string[]; output: string[]; attribute: { name: string; ints: number[] }[] }[]; output: { name: string; type: unknown }[] };
+      };
+      const nodes = decoded.graph.node;
+      const zipmap = nodes.at(-1)!;
+      assert.equal(zipmap.op_type, 'ZipMap');
+      assert.equal(zipmap.domain, 'ai.onnx.ml');
+      assert.deepEqual(zipmap.attribute.map((a) => [a.name, a.ints]), [['classlabels_int64s', [0, 1]]]);
+      const classifier = nodes.find((n) => n.output.includes(zipmap.input[0]!))!;
+      assert.deepEqual(classifier.output, ['label', zipmap.input[0]]);
+      assert.deepEqual(zipmap.output, ['probabilities']);
+      assert.deepEqual(decoded.graph.output[1], {
+        name: 'probabilities',
+        type: { sequence_type: { elem_type: { map_type: { key_type: 7, value_type: { tensor_type: { elem_type: 1 } } } } } },
+      });
+      // A valid model onnxruntime accepts, but whose probabilities are not a tensor.
+      const session = await ort.InferenceSession.create(bytes);
+      assert.deepEqual(session.outputNames, ['label', 'probabilities']);
+      await session.release();
+      assert.throws(() => withZipMap(bytes), /not a float tensor/);
+    }
   });
 });
 

@@ -4,6 +4,8 @@ import { decodeOnnxModel, encodeOnnxModel, type OnnxObject } from './proto.js';
 /** Output names classifier exporters use for the probability matrix, in order of preference. */
 const PROBABILITY_OUTPUTS = ['probabilities', 'output_probability'];
 
+const LABEL_ATTRIBUTES = ['classlabels_int64s', 'classlabels_ints', 'classlabels_strings'];
+
 const utf8 = new TextDecoder();
 
 interface Attribute {
@@ -33,7 +35,8 @@ interface ValueInfo {
  *
  * The probability output is the graph output named `probabilities` or `output_probability`, or
  * else the second output of the node producing a graph output; class labels come from that
- * node's `classlabels_int64s` / `classlabels_ints` / `classlabels_strings`, or default to 0..K−1.
+ * node's (or else the graph's classifier node's) `classlabels_int64s` / `classlabels_ints` /
+ * `classlabels_strings`, or default to 0..K−1 when the probability tensor has K fixed columns.
  * Serving code that only handles tensors must reject the result; this exists to test that.
  */
 export function withZipMap(bytes: Uint8Array): Uint8Array {
@@ -51,7 +54,11 @@ export function withZipMap(bytes: Uint8Array): Uint8Array {
   const producer = nodes.find((n) => n.output?.includes(name));
   if (!producer) throw new Error(`no node produces ${name}`);
 
-  const labelsAttr = (key: string): Attribute | undefined => producer.attribute?.find((a) => a.name === key);
+  // The producer may be a post-processing node (a Normalizer, say); then any classifier node of
+  // the graph that declares its class labels does.
+  const hasLabels = (n: GraphNode): boolean => (n.attribute ?? []).some((a) => LABEL_ATTRIBUTES.includes(a.name ?? ''));
+  const labelled = hasLabels(producer) ? producer : nodes.find(hasLabels);
+  const labelsAttr = (key: string): Attribute | undefined => labelled?.attribute?.find((a) => a.name === key);
   const stringLabels = labelsAttr('classlabels_strings')?.strings?.map((s) => utf8.decode(s));
   let intLabels = (labelsAttr('classlabels_int64s') ?? labelsAttr('classlabels_ints'))?.ints;
   if (!stringLabels && !intLabels) {
