@@ -1,0 +1,276 @@
+/**
+ * Serving benchmark (not a test): req/s and latency of POST /predict at 64 connections, against
+ * a bare node:http JSON endpoint on the same machine (the floor).
+ *
+ *   npm run bench:serving   (= npm run build && node services/serving/dist/bench/bench-serving.js)
+ *
+ * It trains the model the target speaks of — a 23-feature, 200-tree gradient-boosted classifier
+ * on the Taiwan credit-default data (@contender/ml), exported to ONNX — registers it in a real
+ * registry (in this process, with its own test database), starts serving as a child process
+ * (`dist/main.js`, its own database and Redis key prefix) and the floor as another, and drives
+ * both with load-generator.js, a keep-alive node:http client in a child process of its own.
+ * Needs Postgres and Redis like the tests (TEST_DATABASE_URL, TEST_REDIS_URL).
+ *
+ * Environment: BENCH_DURATION_MS (measured time per run, default 10000), BENCH_WARMUP_MS (2000),
+ * BENCH_CONNECTIONS (64), SERVING_WORKERS (1), BENCH_VERBOSE (print requests/p99/max per second), BENCH_SERVING_NODE_ARGS (extra node flags for the
+ * serving process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TAIWAN_CREDIT_CSV, TAIWAN_CREDIT_LABEL } from '@contender/fixtures';
+import { exportToOnnx, loadCsvDataset, trainGbdt } from '@contender/ml';
+import { createTestDatabase } from '@contender/platform/testing';
+import { startTestRegistry } from '@contender/registry/testing';
+import { RegistryAdmin } from '../test/registry-fixtures.js';
+import type { LoadResult, LoadSpec } from './load-generator.js';
+
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 2_000);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const WORKERS = process.env.SERVING_WORKERS ?? '1';
+const ENTITIES = 1_000;
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface Row {
+  name: string;
+  result: LoadResult;
+  /** CPU the server process used per answered request, µs (user + system, from /proc), or null. */
+  serverCpuUs: number | null;
+  /** Serving's event-loop delay during the run (prom-client's nodejs_eventloop_lag_*), ms; null for the floor. */
+  loopP99Ms: number | null;
+  loopMaxMs: number | null;
+}
+
+async function main(): Promise<void> {
+  const cleanup: Array<() => Promise<unknown> | unknown> = [];
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'contender-bench-'));
+  cleanup.push(() => rm(tmp, { recursive: true, force: true }));
+  // Run in reverse order: children stop before the databases and the registry they use go away.
+  try {
+    log(`training the benchmark model on ${TAIWAN_CREDIT_CSV} …`);
+    const ds = await loadCsvDataset(TAIWAN_CREDIT_CSV, { label: TAIWAN_CREDIT_LABEL, drop: ['ID'] });
+    const model = trainGbdt(ds, { nTrees: 200, maxDepth: 6, learningRate: 0.1 });
+    const onnx = Buffer.from(exportToOnnx(model));
+    log(`model: ${ds.featureNames.length} features, ${model.trees.length} trees, ${(onnx.length / 1024).toFixed(0)} KiB ONNX`);
+
+    const registry = await startTestRegistry();
+    cleanup.push(() => registry.close());
+    const admin = new RegistryAdmin(registry.url, registry.adminKey);
+    await admin.createModel('credit');
+    const version = await admin.registerVersion('credit', onnx, { featureNames: ds.featureNames });
+    await admin.setAlias('credit', 'champion', version);
+    const key = await registry.createKey('predictor', 'bench');
+
+    const db = await createTestDatabase('bench_serving');
+    cleanup.push(() => db.drop());
+    const port = await freePort();
+    const nodeArgs = (process.env.BENCH_SERVING_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const serving = spawn(process.execPath, [...nodeArgs, path.resolve(here, '../main.js')], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        DATABASE_URL: db.url,
+        REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+        REGISTRY_URL: registry.url,
+        REGISTRY_API_KEY: await registry.createKey('predictor', 'bench-serving'),
+        REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}:`,
+        MODEL_CACHE_DIR: path.join(tmp, 'models'),
+        PREDICTION_SPILL_DIR: path.join(tmp, 'spill'),
+        SERVING_WORKERS: WORKERS,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    cleanup.push(() => stop(serving));
+    const base = `http://127.0.0.1:${port}`;
+    await waitReady(`${base}/readyz`, 60_000);
+
+    const floor = spawn(process.execPath, [path.resolve(here, 'floor-server.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    cleanup.push(() => stop(floor));
+    const floorPort = await new Promise<number>((resolve) => floor.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+
+    // Real rows of the dataset, one entity each.
+    const featureBodies: string[] = [];
+    const entityBodies: string[] = [];
+    for (let i = 0; i < ENTITIES; i++) {
+      const features = Object.fromEntries(ds.featureNames.map((n, j) => [n, ds.X.data[i * ds.X.cols + j]!]));
+      featureBodies.push(JSON.stringify({ model: 'credit', entityId: `c-${i}`, features }));
+      entityBodies.push(JSON.stringify({ model: 'credit', entityId: `c-${i}` }));
+      const put = await fetch(`${base}/features/c-${i}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ features }),
+      });
+      if (!put.ok) throw new Error(`PUT /features → ${put.status}: ${await put.text()}`);
+    }
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const spec = (url: string, bodies: string[], rate?: number): LoadSpec => ({
+      url,
+      method: 'POST',
+      headers,
+      bodies,
+      connections: CONNECTIONS,
+      durationMs: DURATION_MS,
+      warmupMs: WARMUP_MS,
+      ...(rate === undefined ? {} : { rate }),
+    });
+
+    const rows: Row[] = [];
+    const loopLag = async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const value = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+      return { p99: value('nodejs_eventloop_lag_p99_seconds'), max: value('nodejs_eventloop_lag_max_seconds') };
+    };
+    const measure = async (name: string, server: ChildProcess, s: LoadSpec) => {
+      log(`${name} …`);
+      // prom-client resets its event-loop histogram on every scrape: scrape once to start afresh.
+      if (server === serving) await loopLag();
+      const cpuBefore = await processCpuSeconds(server.pid!);
+      const result = await load(s, tmp);
+      const cpuAfter = await processCpuSeconds(server.pid!);
+      // The server also works during the warm-up; spread its CPU over every request it answered.
+      const answered = result.requests * ((s.durationMs + s.warmupMs) / s.durationMs);
+      const serverCpuUs = cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) / answered) * 1e6 : null;
+      const lag = server === serving ? await loopLag() : null;
+      rows.push({ name, result, serverCpuUs, loopP99Ms: lag?.p99 ?? null, loopMaxMs: lag?.max ?? null });
+      if (process.env.BENCH_VERBOSE) log(`  per second: ${result.seconds.map((x) => `${x.requests}/${x.p99Ms.toFixed(1)}/${x.maxMs.toFixed(0)}`).join(' ')}`);
+      log(`  ${fmt(result)}, server CPU ${serverCpuUs?.toFixed(0) ?? 'n/a'} µs/request${lag ? `, event loop p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms` : ''}`);
+      return result;
+    };
+    const floorUrl = `http://127.0.0.1:${floorPort}/predict`;
+    const floorMax = await measure('floor: bare node:http JSON endpoint', floor, spec(floorUrl, featureBodies));
+    const withFeatures = await measure('/predict with features (entityId + 23 features, write-through)', serving, spec(`${base}/predict`, featureBodies));
+    await measure('/predict entity-only (features from the Redis cache)', serving, spec(`${base}/predict`, entityBodies));
+    const half = Math.round(withFeatures.rps / 2);
+    await measure(`/predict with features at half its max rate (${half} req/s, open loop)`, serving, spec(`${base}/predict`, featureBodies, half));
+    // The same rate against the floor: what latency this machine gives any server at that rate.
+    await measure(`floor at the same rate (${half} req/s, open loop)`, floor, spec(floorUrl, featureBodies, half));
+
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const errors = /serving_predictions_total\{[^}]*outcome="error"[^}]*\} (\d+)/.exec(metrics);
+
+    printTable(rows, floorMax.rps);
+    console.log(
+      `\nserving: SERVING_WORKERS=${WORKERS}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}; ` +
+        `${CONNECTIONS} connections, ${DURATION_MS / 1000} s measured after ${WARMUP_MS / 1000} s warm-up; ` +
+        `failed predictions in serving's metrics: ${errors ? errors[1] : 0}.`,
+    );
+  } finally {
+    for (const step of cleanup.reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        log(`cleanup: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+function printTable(rows: Row[], floorRps: number): void {
+  const lines = [
+    '| run | req/s | vs floor | p50 ms | p99 ms | errors | server CPU µs/req | event-loop delay p99 / max ms | generator CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(({ name, result: r, serverCpuUs, loopP99Ms, loopMaxMs }) =>
+      [
+        name,
+        r.rps.toFixed(0),
+        `${((r.rps / floorRps) * 100).toFixed(0)}%`,
+        r.p50Ms.toFixed(2),
+        r.p99Ms.toFixed(2),
+        String(r.errors + r.non2xx),
+        serverCpuUs === null ? 'n/a' : serverCpuUs.toFixed(0),
+        loopP99Ms === null || loopMaxMs === null ? '–' : `${loopP99Ms.toFixed(1)} / ${loopMaxMs.toFixed(1)}`,
+        `${(r.generatorCpu * 100).toFixed(0)}%`,
+      ].join(' | '),
+    ).map((l) => `| ${l} |`),
+  ];
+  console.log(`\n${lines.join('\n')}`);
+}
+
+async function load(spec: LoadSpec, dir: string): Promise<LoadResult> {
+  const file = path.join(dir, `load-${randomBytes(4).toString('hex')}.json`);
+  await writeFile(file, JSON.stringify(spec));
+  const child = spawn(process.execPath, [path.resolve(here, 'load-generator.js'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`load generator exited with ${code}`);
+  return JSON.parse(out) as LoadResult;
+}
+
+function fmt(r: LoadResult): string {
+  return `${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, errors ${r.errors + r.non2xx}, generator CPU ${(r.generatorCpu * 100).toFixed(0)}%`;
+}
+
+/**
+ * user + system CPU seconds of a process, its threads and its direct children (cluster workers);
+ * Linux /proc only, null elsewhere.
+ */
+async function processCpuSeconds(pid: number): Promise<number | null> {
+  const read = async (p: string) => {
+    const stat = await readFile(`/proc/${p}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), seconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+  };
+  try {
+    let total = (await read(String(pid))).seconds;
+    for (const p of await readdir('/proc')) {
+      if (!/^\d+$/.test(p) || p === String(pid)) continue;
+      const s = await read(p).catch(() => null);
+      if (s && s.ppid === pid) total += s.seconds;
+    }
+    return total;
+  } catch {
+    return null;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+      last = await res.text();
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`serving not ready after ${timeoutMs} ms: ${last}`);
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { baseConfigSchema, envInt } from '@contender/platform';
+
+/** `a, b,c` → ['a','b','c']; empty or unset → null (serve every model that has a champion). */
+const modelList = z
+  .string()
+  .optional()
+  .transform((v) => {
+    const names = (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    return names.length ? names : null;
+  });
+
+export const servingConfigSchema = baseConfigSchema.extend({
+  PORT: envInt(8080, { min: 0, max: 65_535 }),
+  REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081'),
+  /** A registry key with role `predictor` or above: lists deployments and downloads artifacts. */
+  REGISTRY_API_KEY: z
+    .string({ error: 'required: a registry API key with role predictor or above' })
+    .min(1, 'required: a registry API key with role predictor or above'),
+  REGISTRY_TIMEOUT_MS: envInt(10_000, { min: 100 }),
+  SERVED_MODELS: modelList,
+  RECONCILE_INTERVAL_MS: envInt(15_000, { min: 100 }),
+  FEATURE_TTL_SECONDS: envInt(86_400, { min: 1 }),
+  MAX_BATCH_ROWS: envInt(10_000, { min: 1, max: 1_000_000 }),
+  /** node:cluster workers; 0 = one per core. */
+  SERVING_WORKERS: envInt(1, { min: 0, max: 256 }),
+  MODEL_CACHE_DIR: z.string().min(1).default(path.join('.data', 'serving', 'models')),
+  REDIS_KEY_PREFIX: z.string().default('contender:'),
+  /** How long a key's introspection answer is trusted before the registry is asked again. */
+  AUTH_CACHE_TTL_MS: envInt(60_000, { min: 0 }),
+  /** onnxruntime intra-op threads per session; 0 = onnxruntime's default (one per core). */
+  ONNX_INTRA_OP_THREADS: envInt(1, { min: 0, max: 256 }),
+  PREDICTION_RETENTION_DAYS: envInt(30, { min: 1 }),
+  PREDICTION_SPILL_DIR: z.string().min(1).default(path.join('.data', 'serving', 'spill')),
+  PREDICTION_LOG_BATCH_SIZE: envInt(500, { min: 1, max: 50_000 }),
+  PREDICTION_LOG_FLUSH_MS: envInt(200, { min: 1 }),
+});
+
+export type ServingConfig = z.output<typeof servingConfigSchema>;
+
+/** Largest request body accepted on every route; larger → 413. */
+export const MAX_BODY_BYTES = 1024 * 1024;

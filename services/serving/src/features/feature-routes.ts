@@ -1,0 +1,35 @@
+import { Router } from 'express';
+import { EntityId, PutFeaturesRequest, type EntityFeatures } from '@contender/contracts';
+import { NotFoundError, parseOrThrow } from '@contender/platform';
+import type { IntrospectionAuth } from '../auth/introspection-auth.js';
+import type { FeatureCache } from './redis-feature-cache.js';
+
+/** `PUT|GET /features/:entityId`: push an entity's features into the cache, or read them back. */
+export function featureRoutes(deps: { cache: FeatureCache; auth: IntrospectionAuth; ttlSeconds: number }): Router {
+  const r = Router();
+  r.put('/features/:entityId', deps.auth.middleware('predictor'), async (req, res) => {
+    const entityId = parseOrThrow(EntityId, req.params.entityId, 'entityId');
+    const body = parseOrThrow(PutFeaturesRequest, req.body);
+    const written = await deps.cache.put(entityId, body.features);
+    const out: EntityFeatures = {
+      entityId,
+      features: body.features,
+      updatedAt: new Date(written.updatedAt).toISOString(),
+      expiresInSeconds: deps.ttlSeconds,
+    };
+    res.json(out);
+  });
+  r.get('/features/:entityId', deps.auth.middleware('predictor'), async (req, res) => {
+    const entityId = parseOrThrow(EntityId, req.params.entityId, 'entityId');
+    const cached = await deps.cache.readWithTtl(entityId);
+    if (!cached) throw new NotFoundError(`entityId: no cached features for "${entityId}" (never written, or expired)`, 'features_not_found');
+    const out: EntityFeatures = {
+      entityId,
+      features: cached.features as EntityFeatures['features'],
+      updatedAt: new Date(cached.updatedAt).toISOString(),
+      expiresInSeconds: cached.expiresInSeconds,
+    };
+    res.json(out);
+  });
+  return r;
+}

@@ -1,0 +1,215 @@
+import { ServiceUnavailableError, type Logger, type ReadinessCheck, type Redis } from '@contender/platform';
+import type { ServingMetrics } from '../metrics/serving-metrics.js';
+import type { FeatureMap } from './feature-encoder.js';
+
+export interface CachedFeatures {
+  features: FeatureMap;
+  /** When they were written, ms since the epoch. */
+  updatedAt: number;
+}
+
+/** The feature store of the request path. Reads fail fast with 503 while Redis is down. */
+export interface FeatureCache {
+  read(entityId: string): Promise<CachedFeatures | null>;
+  readMany(entityIds: readonly string[]): Promise<Array<CachedFeatures | null>>;
+  /** Write-through from a request: never awaited, never throws; a failure is counted and logged. */
+  write(entityId: string, features: FeatureMap): void;
+  writeMany(entries: ReadonlyArray<{ entityId: string; features: FeatureMap }>): void;
+  /** An explicit write (PUT /features): awaited; 503 if Redis is down. */
+  put(entityId: string, features: FeatureMap): Promise<CachedFeatures>;
+  /** Seconds until the entry expires, or null if there is none. */
+  readWithTtl(entityId: string): Promise<(CachedFeatures & { expiresInSeconds: number }) | null>;
+  readiness(): ReadinessCheck;
+}
+
+/**
+ * Features per entity in Redis under `<prefix>features:<entityId>` as
+ * `{"updatedAt":<ms>,"features":{…}}`, expiring `ttlSeconds` after the last write. The client is
+ * built fail-fast (no offline queue, short command timeout) and reconnects in the background.
+ */
+export class RedisFeatureCache implements FeatureCache {
+  private readonly keyPrefix: string;
+  private pending = new Map<string, CachedFeatures>();
+  private pendingReads = new Map<string, Array<{ resolve: (v: CachedFeatures | null) => void; reject: (err: unknown) => void }>>();
+  private lastWarnAt = 0;
+  private suppressed = 0;
+
+  constructor(
+    private readonly deps: { redis: Redis; keyPrefix: string; ttlSeconds: number; metrics: ServingMetrics; logger: Logger },
+  ) {
+    this.keyPrefix = `${deps.keyPrefix}features:`;
+    if (!('contenderSetFeatures' in deps.redis)) {
+      // ioredis sends EVALSHA and falls back to EVAL once if Redis does not know the script yet.
+      deps.redis.defineCommand('contenderSetFeatures', { lua: SET_FEATURES_SCRIPT });
+    }
+  }
+
+  read(entityId: string): Promise<CachedFeatures | null> {
+    // A write-through of this turn not sent yet is what Redis will hold a moment from now.
+    const pending = this.pending.get(entityId);
+    if (pending) {
+      this.deps.metrics.featureCacheResult('hit');
+      return Promise.resolve(pending);
+    }
+    return new Promise((resolve, reject) => {
+      if (this.pendingReads.size === 0) setImmediate(this.flushReads);
+      let waiters = this.pendingReads.get(entityId);
+      if (!waiters) {
+        waiters = [];
+        this.pendingReads.set(entityId, waiters);
+      }
+      waiters.push({ resolve, reject });
+    });
+  }
+
+  /** The reads of one event-loop turn as one MGET: one command and one reply instead of one per request. */
+  private readonly flushReads = (): void => {
+    const batch = this.pendingReads;
+    this.pendingReads = new Map();
+    const ids = [...batch.keys()];
+    this.deps.redis.mget(ids.map((id) => this.keyPrefix + id)).then(
+      (raws) => {
+        ids.forEach((id, i) => {
+          const value = this.decode(raws[i] ?? null, id);
+          for (const w of batch.get(id)!) w.resolve(value);
+        });
+      },
+      (err: unknown) => {
+        let waiting = 0;
+        for (const w of batch.values()) waiting += w.length;
+        const unavailable = this.unavailable(err, 'read', waiting);
+        for (const ws of batch.values()) for (const w of ws) w.reject(unavailable);
+      },
+    );
+  };
+
+  async readMany(entityIds: readonly string[]): Promise<Array<CachedFeatures | null>> {
+    if (entityIds.length === 0) return [];
+    let raws: Array<string | null>;
+    try {
+      raws = await this.deps.redis.mget(entityIds.map((id) => this.keyPrefix + id));
+    } catch (err) {
+      throw this.unavailable(err, 'read', entityIds.length);
+    }
+    return raws.map((raw, i) => this.pending.get(entityIds[i]!) ?? this.decode(raw, entityIds[i]!));
+  }
+
+  write(entityId: string, features: FeatureMap): void {
+    if (this.pending.size === 0) setImmediate(this.flushWrites);
+    this.pending.set(entityId, { features, updatedAt: Date.now() });
+  }
+
+  writeMany(entries: ReadonlyArray<{ entityId: string; features: FeatureMap }>): void {
+    for (const e of entries) this.write(e.entityId, e.features);
+  }
+
+  /**
+   * Sends the write-throughs of one event-loop turn as one command (a script that SETs each key
+   * with the TTL): one round trip and one reply instead of one per request, and the last write of
+   * an entity wins, as it would have.
+   */
+  private readonly flushWrites = (): void => {
+    const batch = this.pending;
+    this.pending = new Map();
+    const n = batch.size;
+    if (n === 0) return;
+    const args: Array<string | number> = [];
+    for (const id of batch.keys()) args.push(this.keyPrefix + id);
+    args.push(this.deps.ttlSeconds);
+    for (const v of batch.values()) args.push(encode(v.features, v.updatedAt));
+    (this.deps.redis as Redis & ScriptCommands).contenderSetFeatures(n, ...args).then(
+      () => this.deps.metrics.featureCacheResult('write', n),
+      (err: unknown) => this.writeFailed(err, n),
+    );
+  };
+
+  async put(entityId: string, features: FeatureMap): Promise<CachedFeatures> {
+    const updatedAt = Date.now();
+    try {
+      await this.deps.redis.set(this.keyPrefix + entityId, encode(features, updatedAt), 'EX', this.deps.ttlSeconds);
+    } catch (err) {
+      this.deps.metrics.featureCacheResult('write_error');
+      throw this.unavailable(err, 'write');
+    }
+    this.deps.metrics.featureCacheResult('write');
+    return { features, updatedAt };
+  }
+
+  async readWithTtl(entityId: string): Promise<(CachedFeatures & { expiresInSeconds: number }) | null> {
+    let results: Array<[Error | null, unknown]> | null;
+    try {
+      results = await this.deps.redis.multi().get(this.keyPrefix + entityId).ttl(this.keyPrefix + entityId).exec();
+    } catch (err) {
+      throw this.unavailable(err, 'read');
+    }
+    const [getResult, ttlResult] = results ?? [];
+    if (!getResult || getResult[0] || !ttlResult || ttlResult[0]) throw this.unavailable(getResult?.[0] ?? ttlResult?.[0], 'read');
+    const cached = this.decode(getResult[1] as string | null, entityId);
+    return cached ? { ...cached, expiresInSeconds: Math.max(0, Number(ttlResult[1])) } : null;
+  }
+
+  readiness(): ReadinessCheck {
+    const status = this.deps.redis.status;
+    return status === 'ready' ? { ok: true } : { ok: false, detail: `redis ${status}; entity-only requests get 503 until it is back` };
+  }
+
+  private decode(raw: string | null, entityId: string): CachedFeatures | null {
+    if (raw === null) {
+      this.deps.metrics.featureCacheResult('miss');
+      return null;
+    }
+    try {
+      const parsed = JSON.parse(raw) as { updatedAt?: unknown; features?: unknown };
+      if (typeof parsed.updatedAt === 'number' && parsed.features && typeof parsed.features === 'object') {
+        this.deps.metrics.featureCacheResult('hit');
+        return { features: parsed.features as FeatureMap, updatedAt: parsed.updatedAt };
+      }
+    } catch {
+      // fall through: an unreadable entry is a miss, and the next write replaces it
+    }
+    this.deps.logger.warn({ entityId }, 'unreadable feature cache entry; treated as missing');
+    this.deps.metrics.featureCacheResult('miss');
+    return null;
+  }
+
+  private unavailable(err: unknown, op: 'read' | 'write', n = 1): ServiceUnavailableError {
+    if (op === 'read') this.deps.metrics.featureCacheResult('error', n);
+    this.warn(err, `feature cache ${op} failed`);
+    return new ServiceUnavailableError(
+      'feature_cache_unavailable',
+      `the feature cache is unavailable (${(err as Error | undefined)?.message ?? 'unknown error'}); send the features with the request or retry later`,
+    );
+  }
+
+  private writeFailed(err: unknown, n: number): void {
+    this.deps.metrics.featureCacheResult('write_error', n);
+    this.warn(err, 'feature cache write-through failed; the prediction was still answered');
+  }
+
+  /** At most one warning per 10 s, so an outage under load does not flood the log. */
+  private warn(err: unknown, msg: string): void {
+    const now = Date.now();
+    if (now - this.lastWarnAt < 10_000) {
+      this.suppressed++;
+      return;
+    }
+    this.deps.logger.warn({ err, suppressedSinceLastWarning: this.suppressed }, msg);
+    this.lastWarnAt = now;
+    this.suppressed = 0;
+  }
+}
+
+/** KEYS: the entries' keys; ARGV[1]: TTL in seconds; ARGV[2…]: the values, in the keys' order. */
+const SET_FEATURES_SCRIPT = `
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1])
+end
+return #KEYS`;
+
+interface ScriptCommands {
+  contenderSetFeatures(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number>;
+}
+
+function encode(features: FeatureMap, updatedAt: number): string {
+  return `{"updatedAt":${updatedAt},"features":${JSON.stringify(features)}}`;
+}

@@ -1,0 +1,88 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LoggedPrediction } from '@contender/contracts';
+import { ConflictError, NotFoundError, ServiceUnavailableError } from '@contender/platform';
+import type { PgFeedbackStore, StoredFeedback } from './pg-feedback-store.js';
+import type { PgPredictionReadModel } from './pg-prediction-read-model.js';
+
+/** What the feedback rules need from the prediction log: predictions not yet in the table. */
+export interface UnwrittenPredictions {
+  findPending(predictionId: string): { at: Date } | null;
+  hasSpillBacklog(): boolean;
+}
+
+export interface FeedbackServiceDeps {
+  store: PgFeedbackStore;
+  readModel: PgPredictionReadModel;
+  log: UnwrittenPredictions;
+  /**
+   * How long to keep looking for an unknown prediction before answering 404: another replica may
+   * have made it and not flushed it yet (its buffer is invisible from here).
+   */
+  notFoundGraceMs: number;
+  now?: () => Date;
+}
+
+/** Grace-period polls: enough to cover a peer's flush interval without hammering the table. */
+const GRACE_POLLS = 3;
+
+export class FeedbackService {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: FeedbackServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /**
+   * Stores the outcome of a prediction, once. The same label again is accepted and changes
+   * nothing (the first `at` stays); a different label is refused with 409 `feedback_conflict`:
+   * an outcome is a fact, and the scheduler may already have evaluated with the first one.
+   */
+  async record(input: { predictionId: string; label: number; at?: Date | undefined }): Promise<StoredFeedback> {
+    const predictionId = input.predictionId.toLowerCase();
+    const predictionAt = await this.findPrediction(predictionId);
+    const inserted = await this.deps.store.insertIfAbsent({ predictionId, predictionAt, label: input.label, at: input.at ?? this.now() });
+    if (inserted) return inserted;
+    const existing = await this.deps.store.get(predictionId);
+    // Only retention deletes feedback; losing that race means the prediction is gone too.
+    if (!existing) throw new NotFoundError(`no prediction with id ${predictionId}`, 'prediction_not_found');
+    if (existing.label !== input.label) {
+      throw new ConflictError(
+        `prediction ${predictionId} already has feedback with label ${existing.label}; an outcome cannot be changed`,
+        { label: existing.label, at: existing.at.toISOString(), receivedAt: existing.receivedAt.toISOString() },
+        'feedback_conflict',
+      );
+    }
+    return existing;
+  }
+
+  listPredictions(q: { entityId: string; model?: string | undefined; limit: number }): Promise<LoggedPrediction[]> {
+    return this.deps.readModel.listForEntity(q);
+  }
+
+  /**
+   * The prediction's `at`. The order of the checks matters: a record leaves the log's memory only
+   * after it is committed or spilled (setting the backlog flag first), so reading memory, then
+   * the flag, then the table cannot miss a record in transit between them.
+   */
+  private async findPrediction(predictionId: string): Promise<Date> {
+    const pending = this.deps.log.findPending(predictionId);
+    if (pending) return pending.at;
+    const backlog = this.deps.log.hasSpillBacklog();
+    const deadline = Date.now() + this.deps.notFoundGraceMs;
+    for (let poll = 0; ; poll++) {
+      const at = await this.deps.store.findPredictionAt(predictionId);
+      if (at) return at;
+      const left = deadline - Date.now();
+      if (left <= 0 || poll >= GRACE_POLLS) break;
+      await sleep(Math.min(left, this.deps.notFoundGraceMs / GRACE_POLLS));
+    }
+    if (backlog) {
+      // It may be in the spill file, waiting for Postgres: not knowing is not "unknown".
+      throw new ServiceUnavailableError(
+        'prediction_log_catching_up',
+        'recent predictions are still being written to the database; retry in a few seconds',
+      );
+    }
+    throw new NotFoundError(`no prediction with id ${predictionId}`, 'prediction_not_found');
+  }
+}

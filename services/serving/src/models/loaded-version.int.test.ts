@@ -1,0 +1,93 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import ort from 'onnxruntime-node';
+import type { DeployedVersion, Task } from '@contender/contracts';
+import { TREECL2, TREECL2_FEATURES, XGB_REGRESSOR, fixture } from '../test/registry-fixtures.js';
+import { LoadedVersion, VersionLoadError, VersionReleasedError } from './loaded-version.js';
+
+const SKLEARN_MULTICLASS = 'sklearn-onnx__tests_datasets_treecl.onnx';
+
+function load(file: string, featureNames: string[], opts: { task?: Task; scoreOutput?: string; threshold?: number } = {}) {
+  const bytes = fixture(file);
+  const deployed: DeployedVersion = {
+    version: 1,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sizeBytes: bytes.length,
+    artifactPath: '/unused',
+    featureNames,
+    signature: { inputs: [], outputs: [] },
+    scoreOutput: opts.scoreOutput ?? null,
+    threshold: opts.threshold ?? null,
+  };
+  return LoadedVersion.load({ bytes, model: 'm', task: opts.task ?? 'binary_classification', deployed, settings: { intraOpNumThreads: 1 } });
+}
+
+const row = (i: number) => Object.fromEntries(TREECL2_FEATURES.map((n, j) => [n, Math.sin(i * 7 + j) * 2]));
+
+describe('LoadedVersion (onnxruntime)', () => {
+  it('scores requests that arrive together in one run, each getting exactly its own rows\' scores', async () => {
+    const v = await load(TREECL2, TREECL2_FEATURES);
+    // Same threading as serving's: with several threads onnxruntime may sum the trees of a large
+    // batch in another order, which changes the last bits of a float.
+    const session = await ort.InferenceSession.create(fixture(TREECL2), { intraOpNumThreads: 1 });
+    const rows = Array.from({ length: 60 }, (_, i) => row(i));
+    const expected = (await session.run({ input: new ort.Tensor('float32', Float32Array.from(rows.flatMap((r) => TREECL2_FEATURES.map((n) => r[n]!))), [60, 20]) }))
+      .proba_2!.data as Float32Array;
+    // 50 single-row requests and one of 10 rows, all in the same tick.
+    const singles = rows.slice(0, 50).map((r) => {
+      const e = v.encoder.encode([r]);
+      assert.ok(e.ok);
+      return v.score(e.inputs, 1);
+    });
+    const multi = v.encoder.encode(rows.slice(50));
+    assert.ok(multi.ok);
+    const many = v.score(multi.inputs, 10);
+    const got = await Promise.all(singles);
+    got.forEach((s, i) => assert.equal(s[0], expected[i * 2 + 1], `request ${i}`));
+    assert.deepEqual(Array.from(await many), Array.from({ length: 10 }, (_, i) => expected[(50 + i) * 2 + 1]));
+    v.retire();
+    await v.released;
+    await session.release();
+  });
+
+  it('releases its session only after the runs in flight have finished, and refuses new ones after', async () => {
+    const v = await load(TREECL2, TREECL2_FEATURES);
+    const e = v.encoder.encode([row(1)]);
+    assert.ok(e.ok);
+    const inFlight = v.score(e.inputs, 1);
+    let released = false;
+    void v.released.then(() => (released = true));
+    v.retire();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(released, false, 'not released under a request');
+    assert.equal((await inFlight).length, 1);
+    await v.released;
+    await assert.rejects(v.score(e.inputs, 1), VersionReleasedError);
+  });
+
+  it('reads a regressor\'s first float output as the score', async () => {
+    const v = await load(XGB_REGRESSOR, ['a', 'b', 'c', 'd'], { task: 'regression' });
+    const e = v.encoder.encode([{ a: 1, b: 2, c: 3, d: 4 }]);
+    assert.ok(e.ok);
+    const session = await ort.InferenceSession.create(fixture(XGB_REGRESSOR));
+    const expected = (await session.run({ X: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4), [1, 4]) })).variable!.data as Float32Array;
+    assert.equal((await v.score(e.inputs, 1))[0], expected[0]);
+    v.retire();
+    await session.release();
+  });
+
+  it('refuses versions it could not score correctly: a multiclass output, an unknown scoreOutput, a label output, a width mismatch', async () => {
+    await assert.rejects(load(SKLEARN_MULTICLASS, TREECL2_FEATURES), /has 3 values per row; a binary classifier needs \[N, 2\], \[N, 1\] or \[N\]/);
+    await assert.rejects(load(TREECL2, TREECL2_FEATURES, { scoreOutput: 'nope' }), /scoreOutput "nope" is not an output of the model/);
+    await assert.rejects(load(TREECL2, TREECL2_FEATURES, { scoreOutput: 'label_2' }), VersionLoadError);
+    await assert.rejects(load(XGB_REGRESSOR, ['a', 'b', 'c'], { task: 'regression' }), /takes 4 features but the version lists 3/);
+    await assert.rejects(load(TREECL2, ['a', 'b']), /warm-up inference failed/);
+  });
+
+  it('uses the version\'s threshold for the label', async () => {
+    const v = await load(TREECL2, TREECL2_FEATURES, { threshold: 0.8 });
+    assert.equal(v.threshold, 0.8);
+    v.retire();
+  });
+});

@@ -1,0 +1,553 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Logger, Pool } from '@contender/platform';
+import { PgPredictionPartitions } from './pg-prediction-partitions.js';
+import { PgPredictionStore } from './pg-prediction-store.js';
+import { recordProblem, type PredictionRecord } from './prediction-record.js';
+import { SpillFile } from './spill-file.js';
+
+export type { FeatureMap, PredictionRecord, PredictionVariant } from './prediction-record.js';
+
+export interface PredictionLogDeps {
+  pool: Pool;
+  logger: Logger;
+  metrics: Registry;
+  /** A folder of this replica's own, on a volume that outlives the process (see SpillFile). */
+  spillDir: string;
+  /** Rows per INSERT, and the backlog that triggers a flush before the timer. Default 500. */
+  batchSize?: number;
+  /** Default 200: how stale the table may be behind the responses. */
+  flushIntervalMs?: number;
+  /** Days of predictions kept (PREDICTION_RETENTION_DAYS). Default 30. */
+  retentionDays?: number;
+  /**
+   * Records held in memory at most while writes are failing or stalled; beyond it they go to the
+   * spill file at once. Default 20 × batchSize (10,000 records, a few MB).
+   */
+  maxBufferedRecords?: number;
+  /** Day partitions created ahead of today, so a few missed maintenance runs cost nothing. Default 3. */
+  partitionDaysAhead?: number;
+  /**
+   * Partition maintenance runs at start and then this often. Default one hour: the work is a no-op
+   * on most runs, and a run that failed (Postgres down) is retried within the hour, not tomorrow.
+   */
+  maintenanceIntervalMs?: number;
+  /** A write not answered in this time is abandoned and its batch spilled. Default 5,000. */
+  writeTimeoutMs?: number;
+  /** Backoff between attempts to reach Postgres again: from this, doubling, up to retryMaxMs. Default 250. */
+  retryInitialMs?: number;
+  /** Default 10,000. */
+  retryMaxMs?: number;
+  /** The clock of partition maintenance (records carry their own time). */
+  now?: () => Date;
+}
+
+type Settings = Required<Omit<PredictionLogDeps, 'pool' | 'logger' | 'metrics' | 'spillDir' | 'now'>>;
+
+const FLUSH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * The prediction log: every answered (and shadow-scored) prediction lands in serving.prediction
+ * exactly once, without the request path ever waiting on Postgres.
+ *
+ * append() only pushes to memory. A flush (every flushIntervalMs, or as soon as batchSize records
+ * wait; never two at once) writes batches with an idempotent INSERT. When a write fails, the batch
+ * and everything after it goes to the spill file (fsync'd) and a background loop retries Postgres
+ * with backoff; once it answers, new batches go straight to it again and the spill file is
+ * replayed, in order, through the same idempotent INSERT, then deleted. Records therefore leave
+ * memory only once they are committed or on disk.
+ *
+ * The guarantee holds across Postgres outages and orderly shutdown (close()). A hard crash loses
+ * what was still in memory: at most one flush interval of predictions, or whatever a stalled
+ * write held (bounded by writeTimeoutMs and maxBufferedRecords).
+ */
+export class PredictionLog {
+  private readonly logger: Logger;
+  private readonly settings: Settings;
+  private readonly now: () => Date;
+  private readonly store: PgPredictionStore;
+  private readonly partitions: PgPredictionPartitions;
+  private readonly spill: SpillFile;
+
+  private buffer: PredictionRecord[] = [];
+  /** Records in memory not yet committed or spilled (buffered or in a write), for findPending(). */
+  private readonly unwritten = new Map<string, { at: Date; n: number }>();
+  private unwrittenCount = 0;
+
+  private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
+  private pgDown = false;
+  private spillError: unknown = null;
+  private spillRetryAt = 0;
+  private overflowWarned = false;
+  private maintenanceFailed = false;
+
+  private flushing: Promise<void> | null = null;
+  private overflowing: Promise<void> | null = null;
+  private recovery: Promise<void> | null = null;
+  private maintaining: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private maintenanceTimer: NodeJS.Timeout | undefined;
+  private readonly stop = new AbortController();
+
+  private readonly written: Counter;
+  private readonly spilled: Counter;
+  private readonly replayed: Counter;
+  private readonly rejected: Counter;
+  private readonly flushDuration: Histogram;
+
+  constructor(deps: PredictionLogDeps) {
+    this.logger = deps.logger;
+    const batchSize = deps.batchSize ?? 500;
+    this.settings = {
+      batchSize,
+      flushIntervalMs: deps.flushIntervalMs ?? 200,
+      retentionDays: deps.retentionDays ?? 30,
+      maxBufferedRecords: deps.maxBufferedRecords ?? 20 * batchSize,
+      partitionDaysAhead: deps.partitionDaysAhead ?? 3,
+      maintenanceIntervalMs: deps.maintenanceIntervalMs ?? 3_600_000,
+      writeTimeoutMs: deps.writeTimeoutMs ?? 5_000,
+      retryInitialMs: deps.retryInitialMs ?? 250,
+      retryMaxMs: deps.retryMaxMs ?? 10_000,
+    };
+    this.now = deps.now ?? (() => new Date());
+    this.store = new PgPredictionStore(deps.pool, { writeTimeoutMs: this.settings.writeTimeoutMs });
+    this.partitions = new PgPredictionPartitions(deps.pool);
+    this.spill = new SpillFile(deps.spillDir, deps.logger);
+
+    const registers = [deps.metrics];
+    const pendingGauge: Gauge = new Gauge({
+      name: 'serving_prediction_log_pending',
+      help: 'Predictions held in memory, not yet committed to Postgres or written to the spill file',
+      registers,
+      collect: () => pendingGauge.set(this.pending()),
+    });
+    this.written = new Counter({
+      name: 'serving_prediction_log_written_total',
+      help: 'Predictions inserted into serving.prediction (directly or replayed from the spill file)',
+      registers,
+    });
+    this.spilled = new Counter({
+      name: 'serving_prediction_log_spilled_total',
+      help: 'Predictions written to the local spill file because Postgres could not take them',
+      registers,
+    });
+    this.replayed = new Counter({
+      name: 'serving_prediction_log_replayed_total',
+      help: 'Spilled predictions read back and committed to Postgres (rows already present included)',
+      registers,
+    });
+    this.rejected = new Counter({
+      name: 'serving_prediction_log_rejected_total',
+      help: 'Predictions Postgres refused as data, set aside in the rejected file',
+      registers,
+    });
+    this.flushDuration = new Histogram({
+      name: 'serving_prediction_log_flush_duration_seconds',
+      help: 'Time to insert one batch into serving.prediction',
+      buckets: FLUSH_BUCKETS,
+      registers,
+    });
+  }
+
+  /**
+   * Opens the spill folder, creates and expires partitions, starts the timers, and starts
+   * replaying what an earlier run left on disk. The replay runs in the background: a large backlog
+   * must not hold up the service's start (an orchestrator would restart it mid-replay, forever).
+   * Rejects only if the spill folder cannot be used.
+   */
+  async start(): Promise<void> {
+    if (this.state !== 'new') return;
+    this.state = 'starting';
+    await this.spill.open();
+    await this.maintain();
+    if (this.state !== 'starting') return;
+    if (this.spill.hasBacklog()) this.ensureRecovering();
+    this.flushTimer = setInterval(() => {
+      // A flush in progress takes whatever arrives meanwhile; no need to queue behind it.
+      if (this.buffer.length > 0 && !this.flushing) this.flush().catch((err: unknown) => this.reportFlushError(err));
+    }, this.settings.flushIntervalMs).unref();
+    this.maintenanceTimer = setInterval(() => void this.maintain(), this.settings.maintenanceIntervalMs).unref();
+    this.state = 'running';
+  }
+
+  /** Takes a record for writing. Synchronous, never throws, never waits for I/O. */
+  append(r: PredictionRecord): void {
+    try {
+      if (!r || typeof r !== 'object') throw new TypeError(`not a prediction record: ${String(r)}`);
+      this.buffer.push(r);
+      this.track(r);
+      if (this.state === 'closed') {
+        this.spillAfterClose();
+      } else if (this.buffer.length >= this.settings.maxBufferedRecords) {
+        this.spillOverflow();
+      } else if (this.buffer.length >= this.settings.batchSize && !this.flushing) {
+        this.flush().catch((err: unknown) => this.reportFlushError(err));
+      }
+    } catch (err) {
+      this.logger.error({ err, predictionId: r?.id }, 'prediction log: append failed');
+    }
+  }
+
+  /**
+   * Writes everything buffered: to Postgres, else to the spill file. Rejects only when both fail
+   * (the records then stay in memory and the next flush tries again).
+   */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing.catch(() => undefined);
+    if (this.buffer.length === 0) return;
+    this.flushing = this.drain().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  /**
+   * For SIGTERM: stops the timers and the retry loop, flushes. Every step runs even if another
+   * failed. A spill backlog stays on disk for the next start. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  ready(): { ok: boolean; detail?: string } {
+    if (this.state === 'new' || this.state === 'starting') return { ok: false, detail: 'prediction log not started' };
+    if (this.state !== 'running') return { ok: false, detail: 'prediction log closed' };
+    if (this.pgDown && this.spillError) {
+      return { ok: false, detail: `cannot write predictions to Postgres nor to ${this.spill.spillPath}; ${this.unwrittenCount} held in memory` };
+    }
+    if (this.pgDown) return { ok: true, detail: `Postgres unreachable; predictions are spilled to ${this.spill.spillPath}` };
+    if (this.spill.hasBacklog()) return { ok: true, detail: 'replaying spilled predictions into Postgres' };
+    return { ok: true };
+  }
+
+  /** Records in memory, not yet committed or spilled. */
+  pending(): number {
+    return this.unwrittenCount;
+  }
+
+  /** A prediction appended here and not yet committed or spilled (so not findable in the table). */
+  findPending(predictionId: string): { at: Date } | null {
+    const hit = this.unwritten.get(predictionId.toLowerCase());
+    return hit ? { at: hit.at } : null;
+  }
+
+  /** True while spilled predictions wait on disk: a prediction missing from the table may be there. */
+  hasSpillBacklog(): boolean {
+    return this.spill.hasBacklog();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, this.settings.batchSize);
+      await this.persist(batch);
+    }
+  }
+
+  /** One batch to Postgres, else to the spill file; on double failure, back to the buffer's head. */
+  private async persist(all: PredictionRecord[]): Promise<void> {
+    let batch: PredictionRecord[];
+    try {
+      const { good, bad } = await this.setAsideMalformed(all);
+      this.settle(bad);
+      batch = good;
+    } catch (err) {
+      this.buffer.unshift(...all);
+      this.noteSpillFailure(err);
+      throw err;
+    }
+    if (!this.pgDown) {
+      try {
+        await this.write(batch);
+        this.settle(batch);
+        this.overflowWarned = false;
+        return;
+      } catch (err) {
+        this.markDown(err);
+      }
+    }
+    try {
+      await this.spill.append(batch);
+    } catch (err) {
+      this.buffer.unshift(...batch);
+      this.noteSpillFailure(err);
+      throw err;
+    }
+    this.spilledOk(batch);
+  }
+
+  /**
+   * Inserts a batch; returns the rows that were new. A record Postgres refuses as data (not an
+   * outage: retrying would fail forever and hold up everything behind it) is set aside in the
+   * rejected file and the rest are written. Rejects on any other failure.
+   */
+  private async write(batch: PredictionRecord[]): Promise<number> {
+    const { good } = await this.setAsideMalformed(batch);
+    if (good.length === 0) return 0;
+    try {
+      const end = this.flushDuration.startTimer();
+      const n = await this.store.insert(good);
+      end();
+      this.written.inc(n);
+      return n;
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+    }
+    // Some record in the batch is refused: one at a time, to find it and keep the others.
+    let n = 0;
+    for (const record of good) {
+      try {
+        const one = await this.store.insert([record]);
+        this.written.inc(one);
+        n += one;
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        await this.reject([{ record, reason: errorMessage(err) }]);
+      }
+    }
+    return n;
+  }
+
+  /** The records that can be serialised; the others go to the rejected file (and leave memory). */
+  private async setAsideMalformed(batch: PredictionRecord[]): Promise<{ good: PredictionRecord[]; bad: PredictionRecord[] }> {
+    const bad: { record: PredictionRecord; reason: string }[] = [];
+    const good = batch.filter((record) => {
+      const reason = recordProblem(record);
+      if (reason) bad.push({ record, reason });
+      return reason === null;
+    });
+    if (bad.length > 0) await this.reject(bad);
+    return { good, bad: bad.map((b) => b.record) };
+  }
+
+  private async reject(entries: { record: PredictionRecord; reason: string }[]): Promise<void> {
+    await this.spill.reject(entries);
+    this.rejected.inc(entries.length);
+    for (const { record, reason } of entries) {
+      this.logger.error(
+        { predictionId: String(record.id), reason, file: this.spill.rejectedPath },
+        'prediction log: a prediction record cannot be stored; it is kept in the rejected file',
+      );
+    }
+  }
+
+  private track(r: PredictionRecord): void {
+    const id = String(r.id).toLowerCase();
+    const hit = this.unwritten.get(id);
+    if (hit) hit.n++;
+    else this.unwritten.set(id, { at: r.at, n: 1 });
+    this.unwrittenCount++;
+  }
+
+  private settle(batch: readonly PredictionRecord[]): void {
+    for (const r of batch) {
+      const id = String(r.id).toLowerCase();
+      const hit = this.unwritten.get(id);
+      if (hit && --hit.n <= 0) this.unwritten.delete(id);
+    }
+    this.unwrittenCount -= batch.length;
+  }
+
+  private spilledOk(batch: readonly PredictionRecord[]): void {
+    this.spilled.inc(batch.length);
+    this.settle(batch);
+    if (this.spillError) {
+      this.spillError = null;
+      this.logger.info({ file: this.spill.spillPath }, 'prediction log: the spill file is writable again');
+    }
+    this.ensureRecovering();
+  }
+
+  private noteSpillFailure(err: unknown): void {
+    if (!this.spillError) {
+      this.logger.error(
+        { err, file: this.spill.spillPath, held: this.unwrittenCount },
+        'prediction log: cannot write the spill file; predictions are held in memory',
+      );
+    }
+    this.spillError = err;
+    this.spillRetryAt = Date.now() + 1_000;
+  }
+
+  private reportFlushError(err: unknown): void {
+    // A spill failure was logged where it happened; anything else is a bug worth seeing.
+    if (err !== this.spillError) this.logger.error({ err }, 'prediction log: flush failed');
+  }
+
+  /**
+   * The buffer is full: writes are failing or stalled (a hung connection holds the one flush).
+   * Everything waiting goes to disk now rather than growing memory further.
+   */
+  private spillOverflow(): void {
+    if (this.overflowing || Date.now() < this.spillRetryAt) return;
+    if (!this.overflowWarned) {
+      this.overflowWarned = true;
+      this.logger.warn(
+        { buffered: this.buffer.length, limit: this.settings.maxBufferedRecords },
+        'prediction log: buffer full while writes are stalled; spilling to disk',
+      );
+    }
+    this.overflowing = (async () => {
+      while (this.buffer.length >= this.settings.maxBufferedRecords) {
+        const batch = this.buffer.splice(0, this.buffer.length);
+        try {
+          await this.spill.append(batch);
+        } catch (err) {
+          this.buffer.unshift(...batch);
+          this.noteSpillFailure(err);
+          return;
+        }
+        this.spilledOk(batch);
+      }
+    })().finally(() => {
+      this.overflowing = null;
+    });
+  }
+
+  /** After close(): no timer will run again, so write to the spill file before returning. */
+  private spillAfterClose(): void {
+    const batch = this.buffer.splice(0, this.buffer.length);
+    try {
+      this.spill.appendSync(batch);
+      this.spilled.inc(batch.length);
+      this.settle(batch);
+      this.logger.warn({ count: batch.length }, 'prediction log: predictions arrived after close; spilled, written at the next start');
+    } catch (err) {
+      this.settle(batch);
+      this.logger.error({ err, predictionIds: batch.map((r) => r.id) }, 'prediction log: predictions arrived after close and could not be saved');
+    }
+  }
+
+  private markDown(err: unknown): void {
+    if (!this.pgDown) {
+      this.pgDown = true;
+      this.logger.warn({ err, file: this.spill.spillPath }, 'prediction log: cannot write to Postgres; spilling to disk until it answers');
+    }
+    this.ensureRecovering();
+  }
+
+  /** Keeps one background loop running while Postgres is down or a spill backlog waits. */
+  private ensureRecovering(): void {
+    if (this.recovery || this.stop.signal.aborted) return;
+    this.recovery = this.recoveryLoop().finally(() => {
+      this.recovery = null;
+      // A batch spilled after the loop's last look at the files: go round again.
+      if (this.pgDown || this.spill.hasBacklog()) this.ensureRecovering();
+    });
+  }
+
+  private async recoveryLoop(): Promise<void> {
+    let delay = this.settings.retryInitialMs;
+    while (!this.stop.signal.aborted) {
+      if (await this.tryRecover()) return;
+      const jittered = delay / 2 + Math.random() * (delay / 2);
+      try {
+        await sleep(jittered, undefined, { signal: this.stop.signal, ref: false });
+      } catch {
+        return;
+      }
+      delay = Math.min(delay * 2, this.settings.retryMaxMs);
+    }
+  }
+
+  /** One attempt: reach Postgres, then replay the backlog. True once nothing is left to do. */
+  private async tryRecover(): Promise<boolean> {
+    try {
+      await this.store.ping();
+    } catch (err) {
+      this.markDown(err);
+      this.logger.debug({ err }, 'prediction log: Postgres still unreachable');
+      return false;
+    }
+    if (this.pgDown) {
+      this.pgDown = false;
+      this.logger.info('prediction log: Postgres answers again; writing to it directly');
+      if (this.maintenanceFailed) void this.maintain();
+    }
+    try {
+      return await this.replayBacklog();
+    } catch (err) {
+      this.logger.warn({ err }, 'prediction log: replaying the spill file failed; will retry');
+      return false;
+    }
+  }
+
+  /** True once nothing waits on disk; false if stopped by close() midway (the file stays). */
+  private async replayBacklog(): Promise<boolean> {
+    for (;;) {
+      const file = await this.spill.claimForReplay();
+      if (!file) return true;
+      let records = 0;
+      let inserted = 0;
+      for await (const batch of this.spill.readBatches(file, this.settings.batchSize)) {
+        if (this.stop.signal.aborted) return false;
+        inserted += await this.write(batch);
+        records += batch.length;
+        this.replayed.inc(batch.length);
+      }
+      await this.spill.finishReplay();
+      this.logger.info(
+        { records, inserted, skipped: records - inserted },
+        'prediction log: spilled predictions replayed into Postgres',
+      );
+    }
+  }
+
+  private maintain(): Promise<void> {
+    this.maintaining ??= (async () => {
+      try {
+        const r = await this.partitions.maintain({
+          now: this.now(),
+          retentionDays: this.settings.retentionDays,
+          daysAhead: this.settings.partitionDaysAhead,
+        });
+        this.maintenanceFailed = false;
+        if (r.created.length || r.dropped.length || r.moved || r.expiredDefaultRows || r.expiredFeedback) {
+          this.logger.info(r, 'prediction log: partitions maintained');
+        }
+      } catch (err) {
+        this.maintenanceFailed = true;
+        this.logger.warn({ err }, 'prediction log: partition maintenance failed; the DEFAULT partition takes rows meanwhile');
+      }
+    })().finally(() => {
+      this.maintaining = null;
+    });
+    return this.maintaining;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'closing';
+    clearInterval(this.flushTimer);
+    clearInterval(this.maintenanceTimer);
+    this.stop.abort();
+    const steps: [string, () => Promise<unknown> | null][] = [
+      ['retry loop', () => this.recovery],
+      ['partition maintenance', () => this.maintaining],
+      ['overflow spill', () => this.overflowing],
+      ['flush', () => this.flush()],
+    ];
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.logger.error({ err, step: name }, 'prediction log: close step failed');
+      }
+    }
+    this.state = 'closed';
+    if (this.buffer.length > 0) this.spillAfterClose();
+  }
+}
+
+/**
+ * Postgres refused the data itself (SQLSTATE class 22 data exception, 23 integrity violation):
+ * the same rows would fail again. Everything else (connection, timeout, missing table) may heal.
+ */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
