@@ -18,7 +18,8 @@
 --   score       float8       positive-class probability (classifier) or the prediction (regressor)
 --   label       float8       the predicted label of a classifier (score ≥ threshold), else NULL;
 --                            NOT the outcome — outcomes are in serving.feedback
---   latency_ms  float8       time spent scoring, in milliseconds
+--   latency_ms  float8       time from the request's arrival to its answer (for shadow rows: to
+--                            the shadow score), in milliseconds
 --   fallback    boolean      true when the routed version failed and another one answered
 -- Partitioned by RANGE (at), one partition per UTC day named prediction_pYYYYMMDD, created ahead
 -- and dropped after PREDICTION_RETENTION_DAYS (default 30) by serving itself. prediction_default

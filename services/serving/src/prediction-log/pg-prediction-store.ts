@@ -1,17 +1,18 @@
 import type pg from 'pg';
 import type { Pool } from '@contender/platform';
-import { toColumns, type PredictionRecord } from './prediction-record.js';
+import { toJsonRows, type PredictionRecord } from './prediction-record.js';
 
-// One statement per batch: each column travels as one array parameter, so a 500-row batch is a
+// One statement per batch: the rows travel as one JSON parameter (see toJsonRows), so a batch is a
 // single round trip with a fixed SQL text. ON CONFLICT DO NOTHING on the primary key (id, at)
 // makes every write idempotent: replaying a spill file, even one partly written before a crash,
 // never duplicates a row.
 const INSERT_BATCH = `
   INSERT INTO serving.prediction
     (id, request_id, at, model, version, variant, entity_id, features, score, label, latency_ms, fallback)
-  SELECT * FROM unnest(
-    $1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::int4[], $6::text[],
-    $7::text[], $8::jsonb[], $9::float8[], $10::float8[], $11::float8[], $12::bool[])
+  SELECT id, request_id, at, model, version, variant, entity_id, features, score, label, latency_ms, fallback
+    FROM json_to_recordset($1::json) AS r(
+      id uuid, request_id text, at timestamptz, model text, version int4, variant text,
+      entity_id text, features jsonb, score float8, label float8, latency_ms float8, fallback bool)
   ON CONFLICT DO NOTHING`;
 
 /** Writes of the prediction log. */
@@ -23,7 +24,7 @@ export class PgPredictionStore {
 
   /** Inserts the records; returns how many were new (a replayed row already present is skipped). */
   async insert(records: readonly PredictionRecord[]): Promise<number> {
-    const res = await this.pool.query(this.timed(INSERT_BATCH, toColumns(records)));
+    const res = await this.pool.query(this.timed(INSERT_BATCH, [toJsonRows(records)]));
     return res.rowCount ?? 0;
   }
 

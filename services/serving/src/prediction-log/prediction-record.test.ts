@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanText, fromSpillLine, recordProblem, toColumns, toSpillLine } from './prediction-record.js';
+import { cleanText, fromSpillLine, recordProblem, toJsonRows, toSpillLine } from './prediction-record.js';
 import { makeRecord } from './test-helpers.js';
 
 describe('prediction record', () => {
@@ -21,10 +21,11 @@ describe('prediction record', () => {
     assert.equal(cleanText('ok 👍'), 'ok 👍');
   });
 
-  it('cleans entity ids and string features on the way to the columns', () => {
-    const cols = toColumns([makeRecord({ entityId: 'e\u0000', features: { 'k\u0000': 'v\ud83d', n: Number.NaN } })]);
-    assert.equal(cols[6]?.[0], 'e');
-    assert.equal(cols[7]?.[0], '{"k":"v\ufffd","n":null}');
+  it('cleans entity ids and string features on the way to the insert, and keeps non-finite scores', () => {
+    const [row] = JSON.parse(toJsonRows([makeRecord({ entityId: 'e\u0000', features: { 'k\u0000': 'v\ud83d', n: Number.NaN }, score: Number.NaN })]));
+    assert.equal(row.entity_id, 'e');
+    assert.deepEqual(row.features, { k: 'v\ufffd', n: null });
+    assert.equal(row.score, 'NaN');
   });
 
   it('spots a record that could not be serialised', () => {
