@@ -82,7 +82,7 @@ async function ensureServingKey() {
   const res = await fetch(`${env.REGISTRY_URL}/api/v1/api-keys`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${env.BOOTSTRAP_ADMIN_KEY}` },
-    body: JSON.stringify({ name: `local-serving-${randomBytes(3).toString('hex')}`, role: 'data-scientist' }),
+    body: JSON.stringify({ name: `local-serving-${randomBytes(3).toString('hex')}`, role: 'predictor' }),
   });
   if (!res.ok) throw new Error(`could not create serving's API key: ${res.status} ${await res.text()}`);
   const { key } = await res.json();

@@ -16,6 +16,7 @@ const modelList = z
 
 export const servingConfigSchema = baseConfigSchema.extend({
   PORT: envInt(8080, { min: 0, max: 65_535 }),
+  HOST: z.string().default('127.0.0.1'),
   REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081'),
   /** A registry key with role `predictor` or above: lists deployments and downloads artifacts. */
   REGISTRY_API_KEY: z

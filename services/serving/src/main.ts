@@ -104,7 +104,7 @@ async function runWorker(cfg: ServingConfig, workerIndex: string | null): Promis
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(cfg.PORT, () => resolve());
+      server.listen(cfg.PORT, cfg.HOST, () => resolve());
     }).then(() => log.info({ port: cfg.PORT, registry: cfg.REGISTRY_URL }, 'serving listening'));
   if (workerIndex === null) {
     // A single process listens first: /healthz answers and /readyz says what is missing while the
