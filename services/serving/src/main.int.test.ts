@@ -4,12 +4,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '@contender/platform/testing';
+import { createTestDatabase, type TestDatabase, freePort } from '@contender/platform/testing';
 import { startTestRegistry, type TestRegistry } from '@contender/registry/testing';
 import { metricValue } from './test/metric-value.js';
 import { RegistryAdmin, TREECL2, TREECL2_FEATURES, fixture } from './test/registry-fixtures.js';
@@ -17,16 +16,6 @@ import { RegistryAdmin, TREECL2, TREECL2_FEATURES, fixture } from './test/regist
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 const FEATURES = Object.fromEntries(TREECL2_FEATURES.map((n, i) => [n, i / 10]));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** One request on a connection of its own, so the cluster primary spreads them over the workers. */
 function call(port: number, method: string, p: string, key?: string, body?: unknown): Promise<{ status: number; text: string }> {

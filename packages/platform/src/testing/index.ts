@@ -1,2 +1,3 @@
 export * from './db.js';
 export * from './s3.js';
+export * from './net.js';

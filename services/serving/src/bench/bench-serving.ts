@@ -18,13 +18,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TAIWAN_CREDIT_CSV, TAIWAN_CREDIT_LABEL } from '@contender/fixtures';
 import { exportToOnnx, loadCsvDataset, trainGbdt } from '@contender/ml';
-import { createTestDatabase } from '@contender/platform/testing';
+import { createTestDatabase, freePort } from '@contender/platform/testing';
 import { startTestRegistry } from '@contender/registry/testing';
 import { RegistryAdmin } from '../test/registry-fixtures.js';
 import type { LoadResult, LoadSpec } from './load-generator.js';
@@ -231,16 +230,6 @@ async function processCpuSeconds(pid: number): Promise<number | null> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitReady(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from '@contender/platform/testing';
 
 /** A redis-server of a test's own, which the test may stop and start again on the same port. */
 export interface TestRedisServer {
@@ -51,13 +51,3 @@ export async function startRedisServer(): Promise<TestRedisServer> {
   return server;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
