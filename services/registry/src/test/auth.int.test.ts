@@ -127,3 +127,22 @@ describe('API keys, roles and request errors', () => {
     assert.match(page.text, /\/api\/v1\/models\/\{name\}\/rollback/);
   });
 });
+
+describe('a Redis outage at the registry', () => {
+  it('still commits changes and answers them, counting each event it could not publish', async () => {
+    // Port 1 on loopback: nothing listens there, so every publish fails at once.
+    const reg = await startTestRegistry({ redisUrl: 'redis://127.0.0.1:1' });
+    try {
+      const key = await reg.createKey('data-scientist');
+      await request(reg.app).post('/api/v1/models').set(auth(key)).send({ name: 'no-redis', task: 'regression' }).expect(201);
+      const model = await request(reg.app).get('/api/v1/models/no-redis').set(auth(key)).expect(200);
+      assert.equal(model.body.name, 'no-redis');
+      const metrics = await request(reg.app).get('/metrics').expect(200);
+      assert.match(metrics.text, /registry_event_publish_failures_total\{service="registry"\} 1\b/);
+      const ready = await request(reg.app).get('/readyz').expect(200);
+      assert.equal(ready.body.checks.redis.ok, false);
+    } finally {
+      await reg.close();
+    }
+  });
+});

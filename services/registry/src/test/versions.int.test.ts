@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import request from 'supertest';
-import { withZipMap } from '@contender/ml';
+import { exportToOnnx, matrix, trainGbdt, trainLogReg, withZipMap } from '@contender/ml';
 import { listBucketContents } from '@contender/platform/testing';
 import { startTestRegistry, type TestRegistry } from '../testing.js';
 import { TREECL2, TREECL2_FEATURES, XGB_REGRESSOR, auth, createModel, fixture, uploadVersion } from './fixtures.js';
@@ -75,6 +75,31 @@ describe('version registration against the S3 store', () => {
     const ok = await uploadVersion(reg.app, key, 'xgb', bytes, { featureNames: ['a', 'b', 'c', 'd'], metrics: { rmse: 1.5 } }).expect(201);
     assert.deepEqual(ok.body.signature.inputs, [{ name: 'X', type: 'float32', shape: ['?', 4] }]);
     assert.equal(ok.body.version, 1);
+  });
+
+  it('accepts the GBDT and logistic regression exports of @contender/ml and reports their signature', async () => {
+    // A small synthetic problem: the label depends on the first two of four features.
+    const rows = 400;
+    const X = matrix(rows, 4);
+    const y = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < 4; j++) X.data[i * 4 + j] = ((i * 7919 + j * 104729) % 1000) / 1000;
+      y[i] = X.data[i * 4]! + X.data[i * 4 + 1]! > 1 ? 1 : 0;
+    }
+    const train = { featureNames: ['income', 'debt', 'age', 'tenure'], X, y };
+    await createModel(reg.app, key, { name: 'exported', task: 'binary_classification' }).expect(201);
+    for (const model of [trainGbdt(train, { nTrees: 20, maxDepth: 3 }), trainLogReg(train)]) {
+      const bytes = Buffer.from(exportToOnnx(model));
+      const res = await uploadVersion(reg.app, key, 'exported', bytes, { featureNames: train.featureNames, metrics: { auc: 0.9 } }).expect(201);
+      assert.deepEqual(res.body.signature, {
+        inputs: [{ name: 'features', type: 'float32', shape: ['N', 4] }],
+        outputs: [
+          { name: 'label', type: 'int64', shape: ['N'] },
+          { name: 'probabilities', type: 'float32', shape: ['N', 2] },
+        ],
+      });
+      assert.equal(res.body.sha256, sha256(bytes));
+    }
   });
 
   it('refuses garbage bytes with invalid_model and leaves no row and no object', async () => {
