@@ -15,17 +15,10 @@ export interface LogRegParams {
 export const DEFAULT_LOGREG_PARAMS: LogRegParams = Object.freeze({ l2: 1, maxIter: 100, tol: 1e-8 });
 
 /** The plain-JSON form of a model (`JSON.stringify(model)` produces it). */
-export interface LogRegModelJson {
+/** The serialised form: everything the model is built from, tagged with its format. */
+export interface LogRegModelJson extends LogRegModelInit {
   readonly format: typeof LOGREG_FORMAT;
   readonly version: 1;
-  readonly featureNames: readonly string[];
-  readonly params: LogRegParams;
-  readonly coefficients: readonly number[];
-  readonly intercept: number;
-  readonly imputeValues: readonly number[];
-  readonly iterations: number;
-  readonly converged: boolean;
-  readonly trainLoss: number;
 }
 
 export const LOGREG_FORMAT = 'contender.logreg';
