@@ -155,6 +155,20 @@ export function assertByteRange(range: ByteRange): void {
   }
 }
 
+/**
+ * Validates `put`'s arguments before any I/O. `put` owns its body, so on a bad argument the body is
+ * destroyed here too, as it would be on any later failure.
+ */
+export function assertPutArguments(key: unknown, body: Readable, opts: ArtifactPutOptions): asserts key is string {
+  try {
+    assertArtifactKey(key);
+    assertPutOptions(opts);
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
+}
+
 export function assertPutOptions(opts: ArtifactPutOptions): void {
   if (opts.maxBytes !== undefined && (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0)) {
     throw new BadRequestError('maxBytes must be a non-negative integer', { maxBytes: opts.maxBytes });

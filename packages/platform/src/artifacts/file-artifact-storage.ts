@@ -14,9 +14,9 @@ import {
 } from './artifact-errors.js';
 import {
   assertArtifactKey,
+  assertPutArguments,
   assertArtifactPrefix,
   assertByteRange,
-  assertPutOptions,
   isUnsatisfiableRange,
   type ArtifactGetOptions,
   type ArtifactPutOptions,
@@ -61,13 +61,7 @@ export class FileArtifactStorage implements ArtifactStorage {
   }
 
   async put(key: string, body: Readable, opts: ArtifactPutOptions = {}): Promise<ArtifactPutResult> {
-    try {
-      assertArtifactKey(key);
-      assertPutOptions(opts);
-    } catch (err) {
-      body.destroy();
-      throw err;
-    }
+    assertPutArguments(key, body, opts);
     const target = this.#pathFor(key);
     const tmp = join(this.#tmpDir, `${randomUUID()}.part`);
     const meter = new ArtifactMeter(opts.maxBytes);

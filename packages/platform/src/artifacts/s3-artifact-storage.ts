@@ -11,9 +11,9 @@ import {
 import {
   DEFAULT_ARTIFACT_CONTENT_TYPE,
   assertArtifactKey,
+  assertPutArguments,
   assertArtifactPrefix,
   assertByteRange,
-  assertPutOptions,
   type ArtifactGetOptions,
   type ArtifactPutOptions,
   type ArtifactPutResult,
@@ -160,13 +160,7 @@ export class S3ArtifactStorage implements ArtifactStorage {
   }
 
   async put(key: string, body: Readable, opts: ArtifactPutOptions = {}): Promise<ArtifactPutResult> {
-    try {
-      assertArtifactKey(key);
-      assertPutOptions(opts);
-    } catch (err) {
-      body.destroy();
-      throw err;
-    }
+    assertPutArguments(key, body, opts);
     const objectName = this.#keyPrefix + key;
     const headers = { 'Content-Type': opts.contentType ?? DEFAULT_ARTIFACT_CONTENT_TYPE };
     const meter = new ArtifactMeter(opts.maxBytes);
