@@ -16,7 +16,7 @@ import {
 import { startTcpProxy } from '../testing/tcp-proxy.js';
 import { PredictionLog } from '../prediction-log/prediction-log.js';
 import { PgPredictionStore } from '../prediction-log/pg-prediction-store.js';
-import { makeRecord, setUpLogDatabase, waitFor } from '../prediction-log/test-helpers.js';
+import { insertRecords, makeRecord, setUpLogDatabase, waitFor } from '../prediction-log/test-helpers.js';
 import type { PredictionRecord } from '../prediction-log/prediction-record.js';
 import { feedbackRoutes } from './feedback-routes.js';
 
@@ -64,7 +64,7 @@ async function newApp(opts: { log?: PredictionLog; notFoundGraceMs?: number } = 
 
 async function logged(overrides: Partial<PredictionRecord> = {}): Promise<PredictionRecord> {
   const r = makeRecord(overrides);
-  await store.insert([r]);
+  await insertRecords(store, [r]);
   return r;
 }
 
@@ -293,7 +293,7 @@ describe('GET /predictions', () => {
   it('returns 50 by default and at most limit', async () => {
     const entityId = `entity-many-${Date.now()}`;
     const records = Array.from({ length: 60 }, (_, i) => makeRecord({ entityId, at: new Date(t0 + i * 1_000) }));
-    await store.insert(records);
+    await insertRecords(store, records);
     assert.equal((await get({ entityId })).body.items.length, 50);
     const three = await get({ entityId, limit: 3 });
     assert.deepEqual(three.body.items.map((i: { predictionId: string }) => i.predictionId), records.slice(-3).reverse().map((r) => r.id));

@@ -6,7 +6,7 @@ import { addDays, partitionName, utcDay } from './partition-plan.js';
 import { PgPredictionPartitions } from './pg-prediction-partitions.js';
 import { PgPredictionStore } from './pg-prediction-store.js';
 import { PredictionLog } from './prediction-log.js';
-import { makeRecord, rowCounts, setUpLogDatabase } from './test-helpers.js';
+import { insertRecords, makeRecord, rowCounts, setUpLogDatabase } from './test-helpers.js';
 
 let env: Awaited<ReturnType<typeof setUpLogDatabase>>;
 let pool: Pool;
@@ -44,7 +44,7 @@ describe('prediction partitions', () => {
     const second = await partitions.maintain({ now: new Date(), retentionDays: 30, daysAhead: 3 });
     assert.deepEqual(second.created, []);
     const r = makeRecord({ at: addDays(today, 2) });
-    await store.insert([r]);
+    await insertRecords(store, [r]);
     assert.equal(await partitionOf(r.id), `serving.${partitionName(addDays(today, 2))}`);
   });
 
@@ -63,7 +63,7 @@ describe('prediction partitions', () => {
     await partitions.maintain({ now: addDays(today, -40), retentionDays: 30, daysAhead: 40 });
     const old = makeRecord({ at: addDays(today, -31) });
     const kept = makeRecord({ at: addDays(today, -30) });
-    await store.insert([old, kept]);
+    await insertRecords(store, [old, kept]);
     await pool.query('INSERT INTO serving.feedback (prediction_id, prediction_at, label, at) VALUES ($1, $2, 1, now()), ($3, $4, 0, now())', [
       old.id,
       old.at,
@@ -84,7 +84,7 @@ describe('prediction partitions', () => {
     await partitions.maintain({ now: new Date(), retentionDays: 30, daysAhead: 1 });
     const early = makeRecord({ at: addDays(today, 5) });
     const sameDay = makeRecord({ at: new Date(addDays(today, 5).getTime() + 3_600_000) });
-    await store.insert([early, sameDay]);
+    await insertRecords(store, [early, sameDay]);
     assert.equal(await partitionOf(early.id), 'serving.prediction_default');
 
     const result = await partitions.maintain({ now: addDays(today, 4), retentionDays: 30, daysAhead: 1 });
@@ -96,7 +96,7 @@ describe('prediction partitions', () => {
 
   it('moves DEFAULT rows of a past day within retention into a partition of their own', async () => {
     const late = makeRecord({ at: addDays(today, -3) });
-    await store.insert([late]);
+    await insertRecords(store, [late]);
     assert.equal(await partitionOf(late.id), 'serving.prediction_default');
     const result = await partitions.maintain({ now: new Date(), retentionDays: 30, daysAhead: 0 });
     assert.deepEqual(result.created, names([-3, 0]));
@@ -105,7 +105,7 @@ describe('prediction partitions', () => {
 
   it('deletes DEFAULT rows older than the retention period', async () => {
     const ancient = makeRecord({ at: addDays(today, -45) });
-    await store.insert([ancient]);
+    await insertRecords(store, [ancient]);
     const result = await partitions.maintain({ now: new Date(), retentionDays: 30, daysAhead: 0 });
     assert.equal(result.expiredDefaultRows, 1);
     assert.equal((await rowCounts(pool, [ancient.id])).distinct, 0);
@@ -147,7 +147,7 @@ describe('prediction partitions', () => {
       for (let i = 0; i < 20; i++) {
         const r = makeRecord({ id: randomUUID() });
         ids.push(r.id);
-        await store.insert([r]);
+        await insertRecords(store, [r]);
       }
     })();
     await partitions.maintain({ now: addDays(today, 1), retentionDays: 30, daysAhead: 3 });

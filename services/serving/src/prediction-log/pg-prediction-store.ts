@@ -1,43 +1,139 @@
+import type { Writable } from 'node:stream';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Pool } from '@contender/platform';
-import { toJsonRows, type PredictionRecord } from './prediction-record.js';
+import { COPY_COLUMNS, copyData, type LogRow } from './prediction-record.js';
 
-// One statement per batch: the rows travel as one JSON parameter (see toJsonRows), so a batch is a
-// single round trip with a fixed SQL text. ON CONFLICT DO NOTHING on the primary key (id, at)
-// makes every write idempotent: replaying a spill file, even one partly written before a crash,
-// never duplicates a row.
-const INSERT_BATCH = `
-  INSERT INTO serving.prediction
-    (id, request_id, at, model, version, variant, entity_id, features, score, label, latency_ms, fallback)
-  SELECT id, request_id, at, model, version, variant, entity_id, features, score, label, latency_ms, fallback
-    FROM json_to_recordset($1::json) AS r(
-      id uuid, request_id text, at timestamptz, model text, version int4, variant text,
-      entity_id text, features jsonb, score float8, label float8, latency_ms float8, fallback bool)
-  ON CONFLICT DO NOTHING`;
+const COLUMNS = COPY_COLUMNS.join(', ');
+const COPY_INTO_TABLE = `COPY serving.prediction (${COLUMNS}) FROM STDIN`;
+// The idempotent path copies into a temporary table of the connection's own and moves the rows
+// over with ON CONFLICT DO NOTHING on the primary key (id, at).
+const CREATE_STAGE = `CREATE TEMP TABLE IF NOT EXISTS prediction_stage
+  (LIKE serving.prediction INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`;
+const COPY_INTO_STAGE = `COPY prediction_stage (${COLUMNS}) FROM STDIN`;
+const MOVE_STAGE = `INSERT INTO serving.prediction (${COLUMNS})
+  SELECT ${COLUMNS} FROM prediction_stage ON CONFLICT DO NOTHING`;
 
-/** Writes of the prediction log. */
+/**
+ * Writes of the prediction log, as COPY: Postgres spends about 40 % less CPU per row on COPY than
+ * on an INSERT … SELECT over a JSON parameter (13–17 against 23–26 µs per row, measured on the
+ * prediction table), and serving only joins lines it made when each record was appended.
+ *
+ * COPY has no ON CONFLICT, so there are two writes:
+ * - copy(): straight into serving.prediction, for fresh records. A row already present (possible
+ *   only when an earlier write committed but its answer was lost) fails the whole COPY with a
+ *   unique violation, and the caller then uses insertIdempotent() for that batch.
+ * - insertIdempotent(): through a temporary table with ON CONFLICT DO NOTHING, for replaying
+ *   spill files and for the batches above: never duplicates a row.
+ */
 export class PgPredictionStore {
   constructor(
     private readonly pool: Pool,
     private readonly opts: { writeTimeoutMs: number },
   ) {}
 
-  /** Inserts the records; returns how many were new (a replayed row already present is skipped). */
-  async insert(records: readonly PredictionRecord[]): Promise<number> {
-    const res = await this.pool.query(this.timed(INSERT_BATCH, [toJsonRows(records)]));
-    return res.rowCount ?? 0;
+  /** COPYs the rows into serving.prediction; returns how many were written. */
+  copy(rows: readonly LogRow[]): Promise<number> {
+    return this.withClient(async (client) => {
+      const stream = client.query(copyFrom(COPY_INTO_TABLE));
+      await send(stream, rows);
+      return stream.rowCount;
+    });
+  }
+
+  /** Writes the rows skipping those already present; returns how many were new. */
+  insertIdempotent(rows: readonly LogRow[]): Promise<number> {
+    return this.withClient(async (client) => {
+      await client.query('BEGIN');
+      try {
+        await client.query(CREATE_STAGE);
+        await send(client.query(copyFrom(COPY_INTO_STAGE)), rows);
+        const res = await client.query(MOVE_STAGE);
+        await client.query('COMMIT');
+        return res.rowCount ?? 0;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   /** Resolves once Postgres answers. */
   async ping(): Promise<void> {
-    await this.pool.query(this.timed('SELECT 1', []));
+    await this.withClient((client) => client.query('SELECT 1'));
   }
 
-  // A client-side deadline: a connection that silently stops answering (a network partition, no
-  // RST) would otherwise hold a write, and the flush behind it, until TCP gives up many minutes
-  // later. On timeout pg-pool discards the connection; if the write did commit after all, the
-  // replay's ON CONFLICT absorbs it.
-  private timed(text: string, values: unknown[]): pg.QueryConfig {
-    return { text, values, query_timeout: this.opts.writeTimeoutMs } as pg.QueryConfig;
+  /**
+   * Runs `work` on a pooled connection under a client-side deadline: a connection that silently
+   * stops answering (a network partition, no RST) would otherwise hold a write, and the flush
+   * behind it, until TCP gives up many minutes later. On timeout the connection is destroyed, not
+   * returned to the pool; if the write did commit after all, the replay's ON CONFLICT absorbs it.
+   */
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let timedOut = false;
+    let client: pg.PoolClient | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const run = (async () => {
+      const c = await this.pool.connect();
+      if (timedOut) {
+        c.release(new Error('abandoned: the write had timed out while connecting'));
+        throw new Error('abandoned');
+      }
+      client = c;
+      // A checked-out client has no listener of pg-pool's: a connection lost meanwhile would
+      // otherwise be an uncaught 'error'. The query in progress fails with it anyway.
+      let lost: Error | undefined;
+      const onError = (err: Error) => {
+        lost = err;
+      };
+      c.on('error', onError);
+      const release = (err?: Error) => {
+        c.off('error', onError);
+        if (!timedOut) c.release(err);
+      };
+      try {
+        const result = await work(c);
+        release(lost);
+        return result;
+      } catch (err) {
+        // A data error leaves the connection usable; a broken connection goes.
+        release(lost ?? (isServerError(err) ? undefined : (err as Error)));
+        throw err;
+      }
+    })();
+    run.catch(() => undefined);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        const err = new Error(`prediction write not answered within ${this.opts.writeTimeoutMs} ms`);
+        if (client) {
+          // Destroying the connection fails the work still in progress on it; keep that quiet.
+          client.on('error', () => undefined);
+          client.release(err);
+        }
+        reject(err);
+      }, this.opts.writeTimeoutMs);
+    });
+    try {
+      return await Promise.race([run, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
+}
+
+/** Streams the rows' lines into a COPY and resolves once Postgres has taken them all. */
+function send(stream: Writable, rows: readonly LogRow[]): Promise<void> {
+  const data = copyData(rows);
+  return new Promise((resolve, reject) => {
+    stream.on('error', reject);
+    stream.once('finish', resolve);
+    stream.end(data);
+  });
+}
+
+/** An error Postgres answered with (it has a SQLSTATE): the connection itself is fine. */
+function isServerError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }

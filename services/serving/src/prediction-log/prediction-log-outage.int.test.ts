@@ -6,8 +6,8 @@ import { createLogger, createMetricsRegistry, createPool, type Pool } from '@con
 import { startTcpProxy, type TcpProxy } from '../testing/tcp-proxy.js';
 import { PredictionLog, type PredictionLogDeps } from './prediction-log.js';
 import { PgPredictionStore } from './pg-prediction-store.js';
-import { toSpillLine } from './prediction-record.js';
-import { makeRecords, metricValue, rowCounts, setUpLogDatabase, waitFor } from './test-helpers.js';
+import { copyData, toLogRow, type PredictionRecord } from './prediction-record.js';
+import { insertRecords, makeRecords, metricValue, rowCounts, setUpLogDatabase, waitFor } from './test-helpers.js';
 
 const logger = createLogger('serving', 'silent');
 let env: Awaited<ReturnType<typeof setUpLogDatabase>>;
@@ -75,7 +75,7 @@ describe('prediction log during a Postgres outage', () => {
     await log.flush();
     assert.equal(log.pending(), 0, 'nothing is held in memory: it is on disk');
     assert.equal(await metricValue(metrics, 'serving_prediction_log_spilled_total'), 1_200);
-    assert.equal(await exists(path.join(spillDir, 'prediction-log.spill.jsonl')), true);
+    assert.equal(await exists(path.join(spillDir, 'prediction-log.spill')), true);
     assert.equal(log.hasSpillBacklog(), true);
     assert.deepEqual(log.ready().ok, true, 'still ready: every prediction is durable');
     assert.match(log.ready().detail ?? '', /spilled/);
@@ -95,8 +95,8 @@ describe('prediction log during a Postgres outage', () => {
       await metricValue(metrics, 'serving_prediction_log_replayed_total'),
       await metricValue(metrics, 'serving_prediction_log_spilled_total'),
     );
-    assert.equal(await exists(path.join(spillDir, 'prediction-log.spill.jsonl')), false);
-    assert.equal(await exists(path.join(spillDir, 'prediction-log.replaying.jsonl')), false);
+    assert.equal(await exists(path.join(spillDir, 'prediction-log.spill')), false);
+    assert.equal(await exists(path.join(spillDir, 'prediction-log.replaying')), false);
     assert.deepEqual(log.ready(), { ok: true });
     await stop();
   });
@@ -106,9 +106,9 @@ describe('prediction log during a Postgres outage', () => {
     const replaying = makeRecords(40);
     const spilledAfter = makeRecords(10);
     // The crashed process had committed the first half of the replaying file.
-    await new PgPredictionStore(direct, { writeTimeoutMs: 5_000 }).insert(replaying.slice(0, 20));
-    await writeFile(path.join(spillDir, 'prediction-log.replaying.jsonl'), replaying.map((r) => `${toSpillLine(r)}\n`).join(''));
-    await writeFile(path.join(spillDir, 'prediction-log.spill.jsonl'), spilledAfter.map((r) => `${toSpillLine(r)}\n`).join(''));
+    await insertRecords(new PgPredictionStore(direct, { writeTimeoutMs: 5_000 }), replaying.slice(0, 20));
+    await writeFile(path.join(spillDir, 'prediction-log.replaying'), copyData(replaying.map(toLogRow)));
+    await writeFile(path.join(spillDir, 'prediction-log.spill'), copyData(spilledAfter.map(toLogRow)));
 
     const { log, metrics, stop } = await proxiedLog({ spillDir, batchSize: 7 });
     await log.start();
@@ -117,14 +117,16 @@ describe('prediction log during a Postgres outage', () => {
     assert.deepEqual(await rowCounts(direct, all), { total: 50, distinct: 50, missing: 0, duplicated: 0 });
     assert.equal(await metricValue(metrics, 'serving_prediction_log_written_total'), 30, 'the 20 already there were skipped');
     assert.equal(log.hasSpillBacklog(), false);
-    assert.equal(await exists(path.join(spillDir, 'prediction-log.replaying.jsonl')), false);
+    assert.equal(await exists(path.join(spillDir, 'prediction-log.replaying')), false);
     await stop();
   });
 
-  it('starts while Postgres is down and replays the leftover spill file once it answers', async () => {
+  it('starts while Postgres is down and replays the leftover spill files once it answers, old-format ones too', async () => {
     const spillDir = await env.tmp();
-    const leftover = makeRecords(15);
-    await writeFile(path.join(spillDir, 'prediction-log.spill.jsonl'), leftover.map((r) => `${toSpillLine(r)}\n`).join(''));
+    const [leftover, legacy] = [makeRecords(10), makeRecords(5)];
+    await writeFile(path.join(spillDir, 'prediction-log.spill'), copyData(leftover.map(toLogRow)));
+    // Spill files of earlier versions held one JSON record per line.
+    await writeFile(path.join(spillDir, 'prediction-log.spill.jsonl'), legacy.map((r: PredictionRecord) => `${JSON.stringify(r)}\n`).join(''));
     const { log, proxy, stop } = await proxiedLog({ spillDir });
     proxy.cut('reset');
     await log.start();
@@ -133,9 +135,10 @@ describe('prediction log during a Postgres outage', () => {
     fresh.forEach((r) => log.append(r));
     await log.flush();
     proxy.restore();
-    const all = [...leftover, ...fresh].map((r) => r.id);
+    const all = [...leftover, ...legacy, ...fresh].map((r) => r.id);
     await waitFor(async () => (await rowCounts(direct, all)).distinct === 20 && !log.hasSpillBacklog(), { what: 'the replay' });
     assert.deepEqual(await rowCounts(direct, all), { total: 20, distinct: 20, missing: 0, duplicated: 0 });
+    assert.equal(await exists(path.join(spillDir, 'prediction-log.spill.jsonl')), false);
     await stop();
   });
 

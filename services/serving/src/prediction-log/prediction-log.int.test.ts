@@ -81,15 +81,19 @@ describe('prediction log', () => {
     await log.close();
   });
 
-  it('never writes a record twice, even when the same record is appended again', async () => {
-    const { log } = await newLog({ flushIntervalMs: 3_600_000 });
+  it('never writes a record twice, and still writes the new records batched with a repeated one', async () => {
+    const { log, metrics } = await newLog({ flushIntervalMs: 3_600_000 });
     await log.start();
     const r = makeRecord();
     log.append(r);
     await log.flush();
-    log.append(r);
+    // The second batch's COPY meets r's row and fails as a whole; the idempotent path writes it.
+    const others = makeRecords(3);
+    for (const x of [others[0]!, r, others[1]!, others[2]!]) log.append(x);
     await log.flush();
-    assert.deepEqual(await rowCounts(pool, [r.id]), { total: 1, distinct: 1, missing: 0, duplicated: 0 });
+    assert.deepEqual(await rowCounts(pool, [r, ...others].map((x) => x.id)), { total: 4, distinct: 4, missing: 0, duplicated: 0 });
+    assert.equal(await metricValue(metrics, 'serving_prediction_log_written_total'), 4, 'the repeated row is not counted again');
+    assert.equal(await metricValue(metrics, 'serving_prediction_log_rejected_total'), 0);
     await log.close();
   });
 
@@ -158,9 +162,15 @@ describe('prediction log', () => {
     assert.equal(log.hasSpillBacklog(), false);
     const rejected = (await readFile(`${spillDir}/prediction-log.rejected.jsonl`, 'utf8')).trim().split('\n');
     assert.deepEqual(
-      rejected.map((l) => (JSON.parse(l) as { record: { id: string } }).record.id).sort(),
+      rejected.map((l) => (JSON.parse(l) as { id: string }).id).sort(),
       [invalidDate.id, beforePostgresCalendar.id, notAUuid.id].sort(),
     );
+    const entries = rejected.map((l) => JSON.parse(l) as { id: string; reason: string; row?: string; record?: unknown });
+    const byId = new Map(entries.map((e) => [e.id, e]));
+    assert.match(byId.get(invalidDate.id)!.reason, /at is not a valid date/, 'refused before it became a row');
+    assert.ok(byId.get(invalidDate.id)!.record, 'kept as the record serving made');
+    assert.match(byId.get(notAUuid.id)!.reason, /uuid/, "Postgres's own reason");
+    assert.equal(byId.get(notAUuid.id)!.row?.split('\t')[0], 'not-a-uuid', 'kept as the row Postgres refused');
     await log.close();
   });
 

@@ -3,8 +3,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger, Pool } from '@contender/platform';
 import { PgPredictionPartitions } from './pg-prediction-partitions.js';
 import { PgPredictionStore } from './pg-prediction-store.js';
-import { recordProblem, type PredictionRecord } from './prediction-record.js';
-import { SpillFile } from './spill-file.js';
+import { lineText, toLogRow, type LogRow, type PredictionRecord } from './prediction-record.js';
+import { SpillFile, type RejectedEntry } from './spill-file.js';
 
 export type { FeatureMap, PredictionRecord, PredictionVariant } from './prediction-record.js';
 
@@ -14,7 +14,7 @@ export interface PredictionLogDeps {
   metrics: Registry;
   /** A folder of this replica's own, on a volume that outlives the process (see SpillFile). */
   spillDir: string;
-  /** Rows per INSERT, and the backlog that triggers a flush before the timer. Default 500. */
+  /** Rows per COPY, and the backlog that triggers a flush before the timer. Default 500. */
   batchSize?: number;
   /** Default 200: how stale the table may be behind the responses. */
   flushIntervalMs?: number;
@@ -50,12 +50,14 @@ const FLUSH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
  * The prediction log: every answered (and shadow-scored) prediction lands in serving.prediction
  * exactly once, without the request path ever waiting on Postgres.
  *
- * append() only pushes to memory. A flush (every flushIntervalMs, or as soon as batchSize records
- * wait; never two at once) writes batches with an idempotent INSERT. When a write fails, the batch
- * and everything after it goes to the spill file (fsync'd) and a background loop retries Postgres
- * with backoff; once it answers, new batches go straight to it again and the spill file is
- * replayed, in order, through the same idempotent INSERT, then deleted. Records therefore leave
- * memory only once they are committed or on disk.
+ * append() turns the record into its COPY line and pushes that to memory. A flush (every
+ * flushIntervalMs, or as soon as batchSize records wait; never two at once) writes batches with
+ * COPY; a batch holding a row that is already in the table (its earlier write committed but the
+ * answer was lost) is written again through the idempotent path instead. When a write fails, the
+ * batch and everything after it goes to the spill file (fsync'd) and a background loop retries
+ * Postgres with backoff; once it answers, new batches go straight to it again and the spill file is
+ * replayed, in order, through the idempotent path, then deleted. Records therefore leave memory
+ * only once they are committed or on disk.
  *
  * The guarantee holds across Postgres outages and orderly shutdown (close()). A hard crash loses
  * what was still in memory: at most one flush interval of predictions, or whatever a stalled
@@ -69,7 +71,9 @@ export class PredictionLog {
   private readonly partitions: PgPredictionPartitions;
   private readonly spill: SpillFile;
 
-  private buffer: PredictionRecord[] = [];
+  private buffer: LogRow[] = [];
+  /** Appended records that could not be turned into rows, on their way to the rejected file. */
+  private malformed: RejectedEntry[] = [];
   /** Records in memory not yet committed or spilled (buffered or in a write), for findPending(). */
   private readonly unwritten = new Map<string, { at: Date; n: number }>();
   private unwrittenCount = 0;
@@ -165,7 +169,7 @@ export class PredictionLog {
     if (this.spill.hasBacklog()) this.ensureRecovering();
     this.flushTimer = setInterval(() => {
       // A flush in progress takes whatever arrives meanwhile; no need to queue behind it.
-      if (this.buffer.length > 0 && !this.flushing) this.flush().catch((err: unknown) => this.reportFlushError(err));
+      if ((this.buffer.length > 0 || this.malformed.length > 0) && !this.flushing) this.flush().catch((err: unknown) => this.reportFlushError(err));
     }, this.settings.flushIntervalMs).unref();
     this.maintenanceTimer = setInterval(() => void this.maintain(), this.settings.maintenanceIntervalMs).unref();
     this.state = 'running';
@@ -175,8 +179,20 @@ export class PredictionLog {
   append(r: PredictionRecord): void {
     try {
       if (!r || typeof r !== 'object') throw new TypeError(`not a prediction record: ${String(r)}`);
-      this.buffer.push(r);
-      this.track(r);
+      let row: LogRow;
+      try {
+        row = toLogRow(r);
+      } catch (err) {
+        const entry = { id: String(r.id), reason: errorMessage(err), record: r };
+        if (this.state === 'closed') {
+          this.logger.error({ predictionId: entry.id, reason: entry.reason }, 'prediction log: a prediction record cannot be stored');
+        } else {
+          this.malformed.push(entry);
+        }
+        return;
+      }
+      this.buffer.push(row);
+      this.track(row);
       if (this.state === 'closed') {
         this.spillAfterClose();
       } else if (this.buffer.length >= this.settings.maxBufferedRecords) {
@@ -195,7 +211,7 @@ export class PredictionLog {
    */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined);
-    if (this.buffer.length === 0) return;
+    if (this.buffer.length === 0 && this.malformed.length === 0) return;
     this.flushing = this.drain().finally(() => {
       this.flushing = null;
     });
@@ -239,6 +255,16 @@ export class PredictionLog {
   }
 
   private async drain(): Promise<void> {
+    if (this.malformed.length > 0) {
+      const entries = this.malformed.splice(0, this.malformed.length);
+      try {
+        await this.reject(entries);
+      } catch (err) {
+        this.malformed.unshift(...entries);
+        this.noteSpillFailure(err);
+        throw err;
+      }
+    }
     while (this.buffer.length > 0) {
       const batch = this.buffer.splice(0, this.settings.batchSize);
       await this.persist(batch);
@@ -246,20 +272,10 @@ export class PredictionLog {
   }
 
   /** One batch to Postgres, else to the spill file; on double failure, back to the buffer's head. */
-  private async persist(all: PredictionRecord[]): Promise<void> {
-    let batch: PredictionRecord[];
-    try {
-      const { good, bad } = await this.setAsideMalformed(all);
-      this.settle(bad);
-      batch = good;
-    } catch (err) {
-      this.buffer.unshift(...all);
-      this.noteSpillFailure(err);
-      throw err;
-    }
+  private async persist(batch: LogRow[]): Promise<void> {
     if (!this.pgDown) {
       try {
-        await this.write(batch);
+        await this.write(batch, false);
         this.settle(batch);
         this.overflowWarned = false;
         return;
@@ -278,78 +294,72 @@ export class PredictionLog {
   }
 
   /**
-   * Inserts a batch; returns the rows that were new. A record Postgres refuses as data (not an
-   * outage: retrying would fail forever and hold up everything behind it) is set aside in the
-   * rejected file and the rest are written. Rejects on any other failure.
+   * Writes a batch; returns the rows that were new. COPY first, unless `idempotent` (a replay);
+   * a batch COPY finds partly present goes through the idempotent path. A row Postgres refuses as
+   * data (not an outage: retrying would fail forever and hold up everything behind it) is set
+   * aside in the rejected file and the rest are written. Rejects on any other failure.
    */
-  private async write(batch: PredictionRecord[]): Promise<number> {
-    const { good } = await this.setAsideMalformed(batch);
-    if (good.length === 0) return 0;
+  private async write(batch: LogRow[], idempotent: boolean): Promise<number> {
+    if (batch.length === 0) return 0;
+    const end = this.flushDuration.startTimer();
     try {
-      const end = this.flushDuration.startTimer();
-      const n = await this.store.insert(good);
+      let n: number;
+      try {
+        n = idempotent ? await this.store.insertIdempotent(batch) : await this.store.copy(batch);
+      } catch (err) {
+        if (idempotent || !isUniqueViolation(err)) throw err;
+        n = await this.store.insertIdempotent(batch);
+      }
       end();
       this.written.inc(n);
       return n;
     } catch (err) {
       if (!isDataError(err)) throw err;
     }
-    // Some record in the batch is refused: one at a time, to find it and keep the others.
+    // Some row in the batch is refused: one at a time, to find it and keep the others.
     let n = 0;
-    for (const record of good) {
+    for (const row of batch) {
       try {
-        const one = await this.store.insert([record]);
+        const one = await this.store.insertIdempotent([row]);
         this.written.inc(one);
         n += one;
       } catch (err) {
         if (!isDataError(err)) throw err;
-        await this.reject([{ record, reason: errorMessage(err) }]);
+        await this.reject([{ id: row.id, reason: errorMessage(err), row: lineText(row) }]);
       }
     }
     return n;
   }
 
-  /** The records that can be serialised; the others go to the rejected file (and leave memory). */
-  private async setAsideMalformed(batch: PredictionRecord[]): Promise<{ good: PredictionRecord[]; bad: PredictionRecord[] }> {
-    const bad: { record: PredictionRecord; reason: string }[] = [];
-    const good = batch.filter((record) => {
-      const reason = recordProblem(record);
-      if (reason) bad.push({ record, reason });
-      return reason === null;
-    });
-    if (bad.length > 0) await this.reject(bad);
-    return { good, bad: bad.map((b) => b.record) };
-  }
-
-  private async reject(entries: { record: PredictionRecord; reason: string }[]): Promise<void> {
+  private async reject(entries: RejectedEntry[]): Promise<void> {
     await this.spill.reject(entries);
     this.rejected.inc(entries.length);
-    for (const { record, reason } of entries) {
+    for (const { id, reason } of entries) {
       this.logger.error(
-        { predictionId: String(record.id), reason, file: this.spill.rejectedPath },
+        { predictionId: id, reason, file: this.spill.rejectedPath },
         'prediction log: a prediction record cannot be stored; it is kept in the rejected file',
       );
     }
   }
 
-  private track(r: PredictionRecord): void {
-    const id = String(r.id).toLowerCase();
+  private track(r: LogRow): void {
+    const id = r.id.toLowerCase();
     const hit = this.unwritten.get(id);
     if (hit) hit.n++;
     else this.unwritten.set(id, { at: r.at, n: 1 });
     this.unwrittenCount++;
   }
 
-  private settle(batch: readonly PredictionRecord[]): void {
+  private settle(batch: readonly LogRow[]): void {
     for (const r of batch) {
-      const id = String(r.id).toLowerCase();
+      const id = r.id.toLowerCase();
       const hit = this.unwritten.get(id);
       if (hit && --hit.n <= 0) this.unwritten.delete(id);
     }
     this.unwrittenCount -= batch.length;
   }
 
-  private spilledOk(batch: readonly PredictionRecord[]): void {
+  private spilledOk(batch: readonly LogRow[]): void {
     this.spilled.inc(batch.length);
     this.settle(batch);
     if (this.spillError) {
@@ -482,7 +492,7 @@ export class PredictionLog {
       let inserted = 0;
       for await (const batch of this.spill.readBatches(file, this.settings.batchSize)) {
         if (this.stop.signal.aborted) return false;
-        inserted += await this.write(batch);
+        inserted += await this.write(batch, true);
         records += batch.length;
         this.replayed.inc(batch.length);
       }
@@ -536,6 +546,11 @@ export class PredictionLog {
     }
     this.state = 'closed';
     if (this.buffer.length > 0) this.spillAfterClose();
+    if (this.malformed.length > 0) {
+      for (const { id, reason } of this.malformed.splice(0)) {
+        this.logger.error({ predictionId: id, reason }, 'prediction log: a prediction record cannot be stored, and the log is closed');
+      }
+    }
   }
 }
 
@@ -544,8 +559,18 @@ export class PredictionLog {
  * the same rows would fail again. Everything else (connection, timeout, missing table) may heal.
  */
 function isDataError(err: unknown): boolean {
+  const code = sqlState(err);
+  return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
+}
+
+/** A row with this primary key is already in the table. */
+function isUniqueViolation(err: unknown): boolean {
+  return sqlState(err) === '23505';
+}
+
+function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+  return typeof code === 'string' ? code : undefined;
 }
 
 function errorMessage(err: unknown): string {

@@ -5,8 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@contender/platform';
 import { SpillFile } from './spill-file.js';
-import { toSpillLine, type PredictionRecord } from './prediction-record.js';
+import { lineText, toLogRow, type LogRow } from './prediction-record.js';
 import { makeRecords } from './test-helpers.js';
+
+const makeRows = (n: number): LogRow[] => makeRecords(n).map(toLogRow);
 
 const logger = createLogger('serving', 'silent');
 const dirs: string[] = [];
@@ -17,8 +19,8 @@ async function freshSpill(): Promise<SpillFile> {
   await spill.open();
   return spill;
 }
-async function readAll(spill: SpillFile, file: string, batchSize = 3): Promise<PredictionRecord[][]> {
-  const batches: PredictionRecord[][] = [];
+async function readAll(spill: SpillFile, file: string, batchSize = 3): Promise<LogRow[][]> {
+  const batches: LogRow[][] = [];
   for await (const b of spill.readBatches(file, batchSize)) batches.push(b);
   return batches;
 }
@@ -37,7 +39,7 @@ describe('spill file', () => {
 
   it('reads appended records back in order, in batches', async () => {
     const spill = await freshSpill();
-    const records = makeRecords(7);
+    const records = makeRows(7);
     await spill.append(records.slice(0, 4));
     await spill.append(records.slice(4));
     assert.equal(spill.hasBacklog(), true);
@@ -51,7 +53,7 @@ describe('spill file', () => {
 
   it('sends new appends to a fresh spill file once the old one is claimed for replay', async () => {
     const spill = await freshSpill();
-    const [a, b] = [makeRecords(2), makeRecords(2)];
+    const [a, b] = [makeRows(2), makeRows(2)];
     await spill.append(a);
     await spill.claimForReplay();
     await spill.append(b);
@@ -61,9 +63,9 @@ describe('spill file', () => {
 
   it('offers a leftover replaying file again until it is finished, then the spill file, then nothing', async () => {
     const spill = await freshSpill();
-    await spill.append(makeRecords(1));
+    await spill.append(makeRows(1));
     assert.equal(await spill.claimForReplay(), spill.replayingPath);
-    await spill.append(makeRecords(1));
+    await spill.append(makeRows(1));
     assert.equal(await spill.claimForReplay(), spill.replayingPath, 'an unfinished replay comes first');
     await spill.finishReplay();
     assert.equal(await exists(spill.replayingPath), false);
@@ -75,7 +77,7 @@ describe('spill file', () => {
 
   it('notices files an earlier process left behind', async () => {
     const first = await freshSpill();
-    await first.append(makeRecords(1));
+    await first.append(makeRows(1));
     const again = new SpillFile(first.dir, logger);
     await again.open();
     assert.equal(again.hasBacklog(), true);
@@ -83,9 +85,9 @@ describe('spill file', () => {
 
   it('cuts a torn last line so that later appends stay readable', async () => {
     const first = await freshSpill();
-    const [kept, torn, later] = [makeRecords(2), makeRecords(1), makeRecords(2)];
+    const [kept, torn, later] = [makeRows(2), makeRows(1), makeRows(2)];
     await first.append(kept);
-    const line = toSpillLine(torn[0]!);
+    const line = lineText(torn[0]!);
     await appendFile(first.spillPath, line.slice(0, line.length / 2));
     const again = new SpillFile(first.dir, logger);
     await again.open();
@@ -96,25 +98,25 @@ describe('spill file', () => {
 
   it('skips an unreadable line while replaying instead of giving up on the file', async () => {
     const spill = await freshSpill();
-    const records = makeRecords(2);
-    await writeFile(spill.spillPath, `${toSpillLine(records[0]!)}\n{"id":"torn\n${toSpillLine(records[1]!)}\n`);
+    const records = makeRows(2);
+    const [a, b] = records.map(lineText);
+    await writeFile(spill.spillPath, `${a}\n{"id":"torn\n${b!.slice(0, 30)}\n${b}\n`);
     const batches = await readAll(spill, spill.spillPath, 10);
     assert.deepEqual(batches.flat().map((r) => r.id), records.map((r) => r.id));
   });
 
-  it('keeps rejected records with their reason in a file of their own', async () => {
+  it('keeps rejected rows with their reason in a file of their own', async () => {
     const spill = await freshSpill();
-    const [r] = makeRecords(1);
-    await spill.reject([{ record: r!, reason: 'date out of range' }]);
-    const line = JSON.parse((await readFile(spill.rejectedPath, 'utf8')).trim()) as { reason: string; record: { id: string } };
-    assert.equal(line.reason, 'date out of range');
-    assert.equal(line.record.id, r!.id);
+    const [r] = makeRows(1);
+    await spill.reject([{ id: r!.id, reason: 'date out of range', row: lineText(r!) }]);
+    const line = JSON.parse((await readFile(spill.rejectedPath, 'utf8')).trim()) as { id: string; reason: string; row: string };
+    assert.deepEqual(line, { id: r!.id, reason: 'date out of range', row: lineText(r!) });
     assert.equal(spill.hasBacklog(), false);
   });
 
   it('appends synchronously when asked to, readable like any other append', async () => {
     const spill = await freshSpill();
-    const records = makeRecords(3);
+    const records = makeRows(3);
     spill.appendSync(records);
     assert.equal(spill.hasBacklog(), true);
     assert.deepEqual((await readAll(spill, spill.spillPath)).flat(), records);

@@ -3,20 +3,35 @@ import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Logger } from '@contender/platform';
-import { fromSpillLine, toSpillLine, type PredictionRecord } from './prediction-record.js';
+import { copyData, fromSpillLine, type LogRow } from './prediction-record.js';
+
+/** What the rejected file keeps of a prediction that cannot be stored. */
+export interface RejectedEntry {
+  id: string;
+  reason: string;
+  /** The row as its COPY line, when Postgres refused it. */
+  row?: string;
+  /** The record as serving made it, when it could not even be turned into a row. */
+  record?: unknown;
+}
 
 /**
- * The local, append-only overflow of the prediction log while Postgres cannot take it: JSON lines,
- * fsync'd per batch. Three files in one folder, which must belong to this replica alone (two
- * processes appending and renaming the same files would replay each other's halves):
+ * The local, append-only overflow of the prediction log while Postgres cannot take it: one row per
+ * line in Postgres' COPY text format (the columns of COPY_COLUMNS), fsync'd per batch. Three files
+ * in one folder, which must belong to this replica alone (two processes appending and renaming the
+ * same files would replay each other's halves):
  *
- *   prediction-log.spill.jsonl      appended to while Postgres is down (or the buffer is full)
- *   prediction-log.replaying.jsonl  the spill file, renamed before it is replayed; deleted only
+ *   prediction-log.spill            appended to while Postgres is down (or the buffer is full)
+ *   prediction-log.replaying        the spill file, renamed before it is replayed; deleted only
  *                                   after every row in it is committed. A crash mid-replay leaves
  *                                   it behind and the next start replays it again; the primary
  *                                   key makes the second pass insert only what the first missed.
- *   prediction-log.rejected.jsonl   records Postgres refused as data (a bug upstream), kept for a
- *                                   human instead of being retried forever
+ *   prediction-log.rejected.jsonl   predictions Postgres refused as data (a bug upstream), as JSON
+ *                                   lines with the reason, kept for a human instead of being
+ *                                   retried forever
+ *
+ * Spill files of earlier versions (`.spill.jsonl`, `.replaying.jsonl`: a JSON record per line) are
+ * replayed too, so an upgrade during an outage loses nothing.
  *
  * File operations run one at a time (appends, the rename, the delete), so a rename never lands
  * between an append's write and its fsync.
@@ -25,6 +40,10 @@ export class SpillFile {
   readonly spillPath: string;
   readonly replayingPath: string;
   readonly rejectedPath: string;
+  private readonly legacySpillPath: string;
+  private readonly legacyReplayingPath: string;
+  /** The file claimForReplay() handed out, which finishReplay() deletes. */
+  private claimed: string | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private backlog = false;
 
@@ -32,9 +51,11 @@ export class SpillFile {
     readonly dir: string,
     private readonly logger: Logger,
   ) {
-    this.spillPath = path.join(dir, 'prediction-log.spill.jsonl');
-    this.replayingPath = path.join(dir, 'prediction-log.replaying.jsonl');
+    this.spillPath = path.join(dir, 'prediction-log.spill');
+    this.replayingPath = path.join(dir, 'prediction-log.replaying');
     this.rejectedPath = path.join(dir, 'prediction-log.rejected.jsonl');
+    this.legacySpillPath = path.join(dir, 'prediction-log.spill.jsonl');
+    this.legacyReplayingPath = path.join(dir, 'prediction-log.replaying.jsonl');
   }
 
   /** Creates the folder, cuts a torn last line off a leftover spill file, notes leftovers. */
@@ -42,7 +63,8 @@ export class SpillFile {
     return this.serial(async () => {
       await mkdir(this.dir, { recursive: true });
       await this.repairTail(this.spillPath);
-      this.backlog = ((await sizeOf(this.spillPath)) ?? 0) > 0 || (await sizeOf(this.replayingPath)) !== null;
+      await this.repairTail(this.legacySpillPath);
+      this.backlog = (await this.nextToReplay()) !== null;
     });
   }
 
@@ -51,10 +73,10 @@ export class SpillFile {
     return this.backlog;
   }
 
-  /** Appends the records and fsyncs; resolves only once they are on disk. */
-  append(records: readonly PredictionRecord[]): Promise<void> {
+  /** Appends the rows and fsyncs; resolves only once they are on disk. */
+  append(rows: readonly LogRow[]): Promise<void> {
     return this.serial(async () => {
-      await appendDurably(this.spillPath, records.map((r) => `${toSpillLine(r)}\n`).join(''));
+      await appendDurably(this.spillPath, copyData(rows));
       this.backlog = true;
     });
   }
@@ -63,8 +85,8 @@ export class SpillFile {
    * The same, synchronously: only for records that arrive after the log closed, when the process
    * may exit before an async write would run. Never call it while an async operation is queued.
    */
-  appendSync(records: readonly PredictionRecord[]): void {
-    const data = Buffer.from(records.map((r) => `${toSpillLine(r)}\n`).join(''));
+  appendSync(rows: readonly LogRow[]): void {
+    const data = copyData(rows);
     const fd = openSync(this.spillPath, 'a');
     let created: boolean;
     try {
@@ -79,13 +101,13 @@ export class SpillFile {
     this.backlog = true;
   }
 
-  /** Keeps records Postgres refused, with the reason, for a human to look at. */
-  reject(entries: readonly { record: PredictionRecord; reason: string }[]): Promise<void> {
-    const lines = entries.map(({ record, reason }) => {
+  /** Keeps predictions that cannot be stored, with the reason, for a human to look at. */
+  reject(entries: readonly RejectedEntry[]): Promise<void> {
+    const lines = entries.map((entry) => {
       try {
-        return `${JSON.stringify({ reason, record })}\n`;
+        return `${JSON.stringify(entry)}\n`;
       } catch {
-        return `${JSON.stringify({ reason, record: { id: String(record.id), unserialisable: true } })}\n`;
+        return `${JSON.stringify({ id: entry.id, reason: entry.reason, unserialisable: true })}\n`;
       }
     });
     return this.serial(() => appendDurably(this.rejectedPath, lines.join('')));
@@ -97,46 +119,60 @@ export class SpillFile {
    */
   claimForReplay(): Promise<string | null> {
     return this.serial(async () => {
-      if ((await sizeOf(this.replayingPath)) !== null) return this.replayingPath;
-      const size = await sizeOf(this.spillPath);
-      if (size !== null && size > 0) {
-        await rename(this.spillPath, this.replayingPath);
-        await syncDir(this.dir);
-        return this.replayingPath;
+      const next = await this.nextToReplay();
+      if (next === null) {
+        this.backlog = false;
+        this.claimed = null;
+        return null;
       }
-      this.backlog = false;
-      return null;
+      if (next === this.spillPath || next === this.legacySpillPath) {
+        await rename(next, this.replayingPath);
+        await syncDir(this.dir);
+        this.claimed = this.replayingPath;
+      } else {
+        this.claimed = next;
+      }
+      return this.claimed;
     });
   }
 
   /** Deletes the replayed file: call only after every record in it is committed. */
   finishReplay(): Promise<void> {
     return this.serial(async () => {
-      await unlink(this.replayingPath).catch((err: NodeJS.ErrnoException) => {
+      if (this.claimed === null) return;
+      await unlink(this.claimed).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
       });
+      this.claimed = null;
       await syncDir(this.dir);
     });
   }
 
-  /** Reads a spill file in order, `batchSize` records at a time, skipping unreadable lines. */
-  async *readBatches(file: string, batchSize: number): AsyncGenerator<PredictionRecord[]> {
+  /** A replay left unfinished comes first; then the spill files with something in them. */
+  private async nextToReplay(): Promise<string | null> {
+    for (const file of [this.replayingPath, this.legacyReplayingPath]) if ((await sizeOf(file)) !== null) return file;
+    for (const file of [this.legacySpillPath, this.spillPath]) if (((await sizeOf(file)) ?? 0) > 0) return file;
+    return null;
+  }
+
+  /** Reads a spill file in order, `batchSize` rows at a time, skipping unreadable lines. */
+  async *readBatches(file: string, batchSize: number): AsyncGenerator<LogRow[]> {
     const input = createReadStream(file, { encoding: 'utf8' });
     const lines = createInterface({ input, crlfDelay: Infinity });
-    let batch: PredictionRecord[] = [];
+    let batch: LogRow[] = [];
     let lineNo = 0;
     try {
       for await (const line of lines) {
         lineNo++;
         if (line.trim() === '') continue;
-        const record = fromSpillLine(line);
-        if (!record) {
+        const row = fromSpillLine(line);
+        if (!row) {
           // Only a crash in the middle of writing a batch leaves such a line (the last one); that
           // batch was never acknowledged as written.
           this.logger.warn({ file, line: lineNo }, 'prediction log: skipping an unreadable line of the spill file');
           continue;
         }
-        batch.push(record);
+        batch.push(row);
         if (batch.length >= batchSize) {
           yield batch;
           batch = [];
@@ -197,7 +233,7 @@ async function sizeOf(file: string): Promise<number | null> {
   }
 }
 
-async function appendDurably(file: string, data: string): Promise<void> {
+async function appendDurably(file: string, data: string | Buffer): Promise<void> {
   const fh = await open(file, 'a');
   let created: boolean;
   try {

@@ -6,7 +6,8 @@ import type { Registry } from 'prom-client';
 import { createPool, type Pool } from '@contender/platform';
 import { createTestDatabase, type TestDatabase } from '@contender/platform/testing';
 import { migrateServing } from './migrate.js';
-import type { PredictionRecord } from './prediction-record.js';
+import type { PgPredictionStore } from './pg-prediction-store.js';
+import { toLogRow, type PredictionRecord } from './prediction-record.js';
 
 /** A migrated database of the test file's own, a pool on it and a temporary spill folder. */
 export async function setUpLogDatabase(label: string): Promise<{ db: TestDatabase; pool: Pool; tmp: () => Promise<string>; tearDown: () => Promise<void> }> {
@@ -77,4 +78,9 @@ export async function rowCounts(pool: Pool, ids: string[]): Promise<{ total: num
   );
   const total = rows.reduce((s, r) => s + r.n, 0);
   return { total, distinct: rows.length, missing: ids.length - rows.length, duplicated: rows.filter((r) => r.n > 1).length };
+}
+
+/** Writes records the way the log does (COPY), for tests that need rows in the table first. */
+export function insertRecords(store: PgPredictionStore, records: readonly PredictionRecord[]): Promise<number> {
+  return store.copy(records.map(toLogRow));
 }
