@@ -12,8 +12,10 @@
  * Needs Postgres and Redis like the tests (TEST_DATABASE_URL, TEST_REDIS_URL).
  *
  * Environment: BENCH_DURATION_MS (measured time per run, default 10000), BENCH_WARMUP_MS (2000),
- * BENCH_CONNECTIONS (64), SERVING_WORKERS (1), BENCH_VERBOSE (print requests/p99/max per second), BENCH_SERVING_NODE_ARGS (extra node flags for the
- * serving process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * BENCH_CONNECTIONS (64), SERVING_WORKERS (1), BENCH_VERBOSE (print requests/p99/max per second),
+ * BENCH_RATE (skip the closed-loop /predict runs; the open-loop runs go at this rate),
+ * BENCH_SERVING_NODE_ARGS (extra node flags for the serving process, e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +34,8 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 2_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const WORKERS = process.env.SERVING_WORKERS ?? '1';
+/** Only the open-loop runs, at this rate: for profiling the latency at a steady load. */
+const FIXED_RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const ENTITIES = 1_000;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -40,6 +44,8 @@ interface Row {
   result: LoadResult;
   /** CPU the server process used per answered request, µs (user + system, from /proc), or null. */
   serverCpuUs: number | null;
+  /** CPU every Postgres process of the machine used per answered request, µs, or null. */
+  postgresCpuUs: number | null;
   /** Serving's event-loop delay during the run (prom-client's nodejs_eventloop_lag_*), ms; null for the floor. */
   loopP99Ms: number | null;
   loopMaxMs: number | null;
@@ -130,23 +136,29 @@ async function main(): Promise<void> {
       // prom-client resets its event-loop histogram on every scrape: scrape once to start afresh.
       if (server === serving) await loopLag();
       const cpuBefore = await processCpuSeconds(server.pid!);
+      const pgBefore = await commandCpuSeconds('postgres');
       const result = await load(s, tmp);
       const cpuAfter = await processCpuSeconds(server.pid!);
+      const pgAfter = await commandCpuSeconds('postgres');
       // The server also works during the warm-up; spread its CPU over every request it answered.
       const answered = result.requests * ((s.durationMs + s.warmupMs) / s.durationMs);
       const serverCpuUs = cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) / answered) * 1e6 : null;
+      const postgresCpuUs = pgBefore !== null && pgAfter !== null ? ((pgAfter - pgBefore) / answered) * 1e6 : null;
       const lag = server === serving ? await loopLag() : null;
-      rows.push({ name, result, serverCpuUs, loopP99Ms: lag?.p99 ?? null, loopMaxMs: lag?.max ?? null });
+      rows.push({ name, result, serverCpuUs, postgresCpuUs, loopP99Ms: lag?.p99 ?? null, loopMaxMs: lag?.max ?? null });
       if (process.env.BENCH_VERBOSE) log(`  per second: ${result.seconds.map((x) => `${x.requests}/${x.p99Ms.toFixed(1)}/${x.maxMs.toFixed(0)}`).join(' ')}`);
       log(`  ${fmt(result)}, server CPU ${serverCpuUs?.toFixed(0) ?? 'n/a'} µs/request${lag ? `, event loop p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms` : ''}`);
       return result;
     };
     const floorUrl = `http://127.0.0.1:${floorPort}/predict`;
     const floorMax = await measure('floor: bare node:http JSON endpoint', floor, spec(floorUrl, featureBodies));
-    const withFeatures = await measure('/predict with features (entityId + 23 features, write-through)', serving, spec(`${base}/predict`, featureBodies));
-    await measure('/predict entity-only (features from the Redis cache)', serving, spec(`${base}/predict`, entityBodies));
-    const half = Math.round(withFeatures.rps / 2);
-    await measure(`/predict with features at half its max rate (${half} req/s, open loop)`, serving, spec(`${base}/predict`, featureBodies, half));
+    let half = FIXED_RATE;
+    if (half === undefined) {
+      const withFeatures = await measure('/predict with features (entityId + 23 features, write-through)', serving, spec(`${base}/predict`, featureBodies));
+      await measure('/predict entity-only (features from the Redis cache)', serving, spec(`${base}/predict`, entityBodies));
+      half = Math.round(withFeatures.rps / 2);
+    }
+    await measure(`/predict with features at ${FIXED_RATE === undefined ? 'half its max rate' : 'BENCH_RATE'} (${half} req/s, open loop)`, serving, spec(`${base}/predict`, featureBodies, half));
     // The same rate against the floor: what latency this machine gives any server at that rate.
     await measure(`floor at the same rate (${half} req/s, open loop)`, floor, spec(floorUrl, featureBodies, half));
 
@@ -172,9 +184,9 @@ async function main(): Promise<void> {
 
 function printTable(rows: Row[], floorRps: number): void {
   const lines = [
-    '| run | req/s | vs floor | p50 ms | p99 ms | errors | server CPU µs/req | event-loop delay p99 / max ms | generator CPU |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(({ name, result: r, serverCpuUs, loopP99Ms, loopMaxMs }) =>
+    '| run | req/s | vs floor | p50 ms | p99 ms | errors | server CPU µs/req | Postgres CPU µs/req | event-loop delay p99 / max ms | generator CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(({ name, result: r, serverCpuUs, postgresCpuUs, loopP99Ms, loopMaxMs }) =>
       [
         name,
         r.rps.toFixed(0),
@@ -183,6 +195,7 @@ function printTable(rows: Row[], floorRps: number): void {
         r.p99Ms.toFixed(2),
         String(r.errors + r.non2xx),
         serverCpuUs === null ? 'n/a' : serverCpuUs.toFixed(0),
+        postgresCpuUs === null ? 'n/a' : postgresCpuUs.toFixed(0),
         loopP99Ms === null || loopMaxMs === null ? '–' : `${loopP99Ms.toFixed(1)} / ${loopMaxMs.toFixed(1)}`,
         `${(r.generatorCpu * 100).toFixed(0)}%`,
       ].join(' | '),
@@ -230,6 +243,22 @@ async function processCpuSeconds(pid: number): Promise<number | null> {
   }
 }
 
+/** user + system CPU seconds of every process named `command` (Linux /proc only, else null). */
+async function commandCpuSeconds(command: string): Promise<number | null> {
+  try {
+    let total = 0;
+    for (const p of await readdir('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => null);
+      if (!stat || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== command) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    }
+    return total;
+  } catch {
+    return null;
+  }
+}
 
 async function waitReady(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
