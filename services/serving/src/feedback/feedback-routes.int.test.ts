@@ -118,6 +118,16 @@ describe('POST /feedback', () => {
     assert.equal((await feedbackRows(p.id))[0].label, 229.25);
   });
 
+  it("answers 422 invalid_label for an outcome other than 0 or 1 of a classifier's prediction, and stores nothing", async () => {
+    const p = await logged({ label: 1, score: 0.91 });
+    const res = await post({ predictionId: p.id, label: 0.5 });
+    assert.equal(res.status, 422);
+    assert.equal(res.body.error.code, 'invalid_label');
+    assert.match(res.body.error.message, /^label: .*classifier.*0 or 1; got 0\.5$/);
+    assert.equal((await feedbackRows(p.id)).length, 0);
+    assert.equal((await post({ predictionId: p.id, label: 1 })).status, 202, 'a valid outcome is still taken');
+  });
+
   it('answers 202 again for the same label and keeps one row with the first outcome time', async () => {
     const p = await logged();
     const first = await post({ predictionId: p.id, label: 1, at: '2026-01-01T00:00:00Z' });

@@ -71,7 +71,7 @@ export const feedbackRouteSpecs: RouteSpec[] = [
     path: '/feedback',
     summary: 'Record the observed outcome of a prediction',
     description:
-      'Idempotent per prediction: the same label again answers 202 and stores nothing new; a different label answers 409 feedback_conflict. An unknown predictionId answers 404 prediction_not_found, or 503 prediction_log_catching_up while predictions from a database outage are still being written.',
+      'Idempotent per prediction: the same label again answers 202 and stores nothing new; a different label answers 409 feedback_conflict. The outcome of a classifier\'s prediction must be 0 or 1 (else 422 invalid_label); a regressor\'s may be any finite number. An unknown predictionId answers 404 prediction_not_found, or 503 prediction_log_catching_up while predictions from a database outage are still being written.',
     role: 'predictor',
     body: FeedbackRequest,
     responses: { 202: { description: 'stored (or already stored with the same label)', schema: Feedback } },

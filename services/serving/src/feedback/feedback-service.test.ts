@@ -10,16 +10,16 @@ const AT = new Date('2026-11-20T10:00:00Z');
 const NOW = new Date('2026-11-21T10:00:00Z');
 
 /** An in-memory feedback table and a prediction table whose rows appear on the n-th lookup. */
-function fakeStore(opts: { predictionAppearsOnLookup?: number } = {}) {
+function fakeStore(opts: { predictionAppearsOnLookup?: number; classifier?: boolean } = {}) {
   const feedback = new Map<string, StoredFeedback>();
   const calls: string[] = [];
   let lookups = 0;
   const store = {
-    async findPredictionAt() {
+    async findPrediction() {
       lookups++;
       calls.push('table');
       const n = opts.predictionAppearsOnLookup;
-      return n !== undefined && lookups >= n ? AT : null;
+      return n !== undefined && lookups >= n ? { at: AT, classifier: opts.classifier ?? true } : null;
     },
     async insertIfAbsent(f: { predictionId: string; label: number; at: Date }) {
       if (feedback.has(f.predictionId)) return null;
@@ -34,11 +34,11 @@ function fakeStore(opts: { predictionAppearsOnLookup?: number } = {}) {
   return { store: store as unknown as PgFeedbackStore, feedback, calls, lookups: () => lookups };
 }
 
-function fakeLog(opts: { pending?: boolean; backlog?: boolean; calls?: string[] } = {}): UnwrittenPredictions {
+function fakeLog(opts: { pending?: boolean; classifier?: boolean; backlog?: boolean; calls?: string[] } = {}): UnwrittenPredictions {
   return {
     findPending: () => {
       opts.calls?.push('buffer');
-      return opts.pending ? { at: AT } : null;
+      return opts.pending ? { at: AT, classifier: opts.classifier ?? true } : null;
     },
     hasSpillBacklog: () => {
       opts.calls?.push('backlog');
@@ -55,6 +55,29 @@ const rejectsWith = (p: Promise<unknown>, status: number, code: string) =>
   assert.rejects(p, (err: unknown) => err instanceof AppError && err.status === status && err.code === code);
 
 describe('feedback service', () => {
+  it("refuses an outcome other than 0 or 1 for a classifier's prediction, naming the field", async () => {
+    for (const label of [0.5, 2, -1]) {
+      const { store, feedback } = fakeStore({ predictionAppearsOnLookup: 1 });
+      await assert.rejects(service(store, fakeLog()).record({ predictionId: ID, label }), (err: unknown) => {
+        assert.ok(err instanceof AppError);
+        assert.equal(err.status, 422);
+        assert.equal(err.code, 'invalid_label');
+        assert.match(err.message, /^label: .*classifier.*0 or 1; got /);
+        return true;
+      });
+      assert.equal(feedback.size, 0, 'nothing stored');
+    }
+    const buffered = fakeStore();
+    await rejectsWith(service(buffered.store, fakeLog({ pending: true })).record({ predictionId: ID, label: 0.5 }), 422, 'invalid_label');
+  });
+
+  it("takes any number as the outcome of a regressor's prediction", async () => {
+    const { store } = fakeStore({ predictionAppearsOnLookup: 1, classifier: false });
+    assert.equal((await service(store, fakeLog()).record({ predictionId: ID, label: 1234.5 })).label, 1234.5);
+    const buffered = fakeStore();
+    assert.equal((await service(buffered.store, fakeLog({ pending: true, classifier: false })).record({ predictionId: ID, label: -3 })).label, -3);
+  });
+
   it('uses a buffered prediction without asking the table', async () => {
     const { store, calls } = fakeStore();
     const stored = await service(store, fakeLog({ pending: true, calls })).record({ predictionId: ID, label: 1 });

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoggedPrediction } from '@contender/contracts';
-import { ConflictError, NotFoundError, ServiceUnavailableError } from '@contender/platform';
-import type { PgFeedbackStore, StoredFeedback } from './pg-feedback-store.js';
+import { ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError } from '@contender/platform';
+import type { FoundPrediction, PgFeedbackStore, StoredFeedback } from './pg-feedback-store.js';
 import type { PgPredictionReadModel } from './pg-prediction-read-model.js';
 
 /** What the feedback rules need from the prediction log: predictions not yet in the table. */
 export interface UnwrittenPredictions {
-  findPending(predictionId: string): { at: Date } | null;
+  findPending(predictionId: string): FoundPrediction | null;
   hasSpillBacklog(): boolean;
 }
 
@@ -35,12 +35,26 @@ export class FeedbackService {
   /**
    * Stores the outcome of a prediction, once. The same label again is accepted and changes
    * nothing (the first `at` stays); a different label is refused with 409 `feedback_conflict`:
-   * an outcome is a fact, and the scheduler may already have evaluated with the first one.
+   * an outcome is a fact, and the scheduler may already have evaluated with the first one. The
+   * outcome of a classifier's prediction must be 0 or 1 (422 `invalid_label`): AUC and the other
+   * evaluation metrics read it as the positive class or not.
    */
   async record(input: { predictionId: string; label: number; at?: Date | undefined }): Promise<StoredFeedback> {
     const predictionId = input.predictionId.toLowerCase();
-    const predictionAt = await this.findPrediction(predictionId);
-    const inserted = await this.deps.store.insertIfAbsent({ predictionId, predictionAt, label: input.label, at: input.at ?? this.now() });
+    const prediction = await this.findPrediction(predictionId);
+    if (prediction.classifier && input.label !== 0 && input.label !== 1) {
+      throw new UnprocessableError(
+        'invalid_label',
+        `label: prediction ${predictionId} was made by a classifier, so its outcome must be 0 or 1; got ${input.label}`,
+        { field: 'label', predictionId, label: input.label },
+      );
+    }
+    const inserted = await this.deps.store.insertIfAbsent({
+      predictionId,
+      predictionAt: prediction.at,
+      label: input.label,
+      at: input.at ?? this.now(),
+    });
     if (inserted) return inserted;
     const existing = await this.deps.store.get(predictionId);
     // Only retention deletes feedback; losing that race means the prediction is gone too.
@@ -64,14 +78,14 @@ export class FeedbackService {
    * after it is committed or spilled (setting the backlog flag first), so reading memory, then
    * the flag, then the table cannot miss a record in transit between them.
    */
-  private async findPrediction(predictionId: string): Promise<Date> {
+  private async findPrediction(predictionId: string): Promise<FoundPrediction> {
     const pending = this.deps.log.findPending(predictionId);
-    if (pending) return pending.at;
+    if (pending) return pending;
     const backlog = this.deps.log.hasSpillBacklog();
     const deadline = Date.now() + this.deps.notFoundGraceMs;
     for (let poll = 0; ; poll++) {
-      const at = await this.deps.store.findPredictionAt(predictionId);
-      if (at) return at;
+      const found = await this.deps.store.findPrediction(predictionId);
+      if (found) return found;
       const left = deadline - Date.now();
       if (left <= 0 || poll >= GRACE_POLLS) break;
       await sleep(Math.min(left, this.deps.notFoundGraceMs / GRACE_POLLS));

@@ -7,6 +7,13 @@ export interface StoredFeedback {
   receivedAt: Date;
 }
 
+/** A logged prediction as feedback needs it: its partition key, and whether it has a predicted label. */
+export interface FoundPrediction {
+  at: Date;
+  /** A classifier's prediction (its row has a predicted label): outcomes are 0 or 1. */
+  classifier: boolean;
+}
+
 interface FeedbackRow {
   prediction_id: string;
   label: number;
@@ -16,7 +23,7 @@ interface FeedbackRow {
 
 // Looks in every day's partition (a feedback request carries only the id); each probe is an
 // index lookup on the primary key (id, at).
-const FIND_PREDICTION = 'SELECT at FROM serving.prediction WHERE id = $1 LIMIT 1';
+const FIND_PREDICTION = 'SELECT at, label IS NOT NULL AS classifier FROM serving.prediction WHERE id = $1 LIMIT 1';
 const INSERT = `
   INSERT INTO serving.feedback (prediction_id, prediction_at, label, at)
   VALUES ($1, $2, $3, $4)
@@ -34,10 +41,10 @@ const toFeedback = (r: FeedbackRow): StoredFeedback => ({
 export class PgFeedbackStore {
   constructor(private readonly db: Queryable) {}
 
-  /** The `at` of a logged prediction, or null when no row has that id. */
-  async findPredictionAt(predictionId: string): Promise<Date | null> {
-    const { rows } = await this.db.query<{ at: Date }>(FIND_PREDICTION, [predictionId]);
-    return rows[0]?.at ?? null;
+  /** A logged prediction's `at` and kind, or null when no row has that id. */
+  async findPrediction(predictionId: string): Promise<FoundPrediction | null> {
+    const { rows } = await this.db.query<FoundPrediction>(FIND_PREDICTION, [predictionId]);
+    return rows[0] ?? null;
   }
 
   /** Stores the feedback unless the prediction already has some; returns the new row, else null. */

@@ -102,7 +102,7 @@ describe('prediction log', () => {
     await log.start();
     const r = makeRecord();
     log.append(r);
-    assert.deepEqual(log.findPending(r.id.toUpperCase()), { at: r.at });
+    assert.deepEqual(log.findPending(r.id.toUpperCase()), { at: r.at, classifier: true });
     assert.equal(log.findPending(makeRecord().id), null);
     await log.flush();
     assert.equal(log.findPending(r.id), null);

@@ -75,7 +75,7 @@ export class PredictionLog {
   /** Appended records that could not be turned into rows, on their way to the rejected file. */
   private malformed: RejectedEntry[] = [];
   /** Records in memory not yet committed or spilled (buffered or in a write), for findPending(). */
-  private readonly unwritten = new Map<string, { at: Date; n: number }>();
+  private readonly unwritten = new Map<string, { at: Date; classifier: boolean; n: number }>();
   private unwrittenCount = 0;
 
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
@@ -244,9 +244,9 @@ export class PredictionLog {
   }
 
   /** A prediction appended here and not yet committed or spilled (so not findable in the table). */
-  findPending(predictionId: string): { at: Date } | null {
+  findPending(predictionId: string): { at: Date; classifier: boolean } | null {
     const hit = this.unwritten.get(predictionId.toLowerCase());
-    return hit ? { at: hit.at } : null;
+    return hit ? { at: hit.at, classifier: hit.classifier } : null;
   }
 
   /** True while spilled predictions wait on disk: a prediction missing from the table may be there. */
@@ -346,7 +346,7 @@ export class PredictionLog {
     const id = r.id.toLowerCase();
     const hit = this.unwritten.get(id);
     if (hit) hit.n++;
-    else this.unwritten.set(id, { at: r.at, n: 1 });
+    else this.unwritten.set(id, { at: r.at, classifier: r.classifier, n: 1 });
     this.unwrittenCount++;
   }
 

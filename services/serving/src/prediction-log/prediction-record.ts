@@ -81,6 +81,8 @@ export const COPY_COLUMNS = [
 export interface LogRow {
   id: string;
   at: Date;
+  /** The prediction has a predicted label: a classifier's, whose outcomes are 0 or 1. */
+  classifier: boolean;
   /** The COPY line, newline included, as UTF-8. */
   line: Buffer;
 }
@@ -115,7 +117,7 @@ export function toLogRow(r: PredictionRecord): LogRow {
     `${copyField(r.id)}\t${copyField(r.requestId)}\t${r.at.toISOString()}\t${copyField(r.model)}\t${r.version}\t${r.variant}\t` +
     `${r.entityId === null ? '\\N' : copyField(r.entityId)}\t${r.features === null ? '\\N' : copyJson(featuresJson(r.features))}\t` +
     `${r.score}\t${r.label === null ? '\\N' : r.label}\t${r.latencyMs}\t${r.fallback ? 't' : 'f'}\n`;
-  return { id: r.id, at: r.at, line: Buffer.from(line) };
+  return { id: r.id, at: r.at, classifier: r.label !== null, line: Buffer.from(line) };
 }
 
 /** The rows as COPY input (and as spill file content): their lines, one after the other. */
@@ -149,7 +151,7 @@ export function fromSpillLine(line: string): LogRow | null {
   if (fields.length !== COPY_COLUMNS.length || !UUID.test(fields[0]!)) return null;
   const at = new Date(fields[2]!);
   if (Number.isNaN(at.getTime())) return null;
-  return { id: fields[0]!, at, line: Buffer.from(`${line}\n`) };
+  return { id: fields[0]!, at, classifier: fields[COPY_COLUMNS.indexOf('label')] !== '\\N', line: Buffer.from(`${line}\n`) };
 }
 
 /** Parses an old-format spill line (JSON, one record) back into a record, or null. */
