@@ -112,6 +112,7 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
     { name: 'stop following the registry', run: () => models.stopFollowing() },
     { name: 'finish shadow scoring', run: () => predictor.drain() },
     { name: 'flush the prediction log', run: () => predictionLog.close() },
+    { name: 'send waiting feature write-throughs', run: () => featureCache.flushPendingWrites() },
     { name: 'release model sessions', run: () => models.close() },
     { name: 'close the redis subscriber', run: () => subscriber.disconnect() },
     { name: 'close redis', run: () => quitRedis(redis) },

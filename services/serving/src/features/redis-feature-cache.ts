@@ -6,14 +6,19 @@ export interface CachedFeatures {
   features: FeatureMap;
   /** When they were written, ms since the epoch. */
   updatedAt: number;
+  /** `features` as JSON text, when at hand (what Redis holds), so it need not be serialised again. */
+  json?: string;
 }
 
 /** The feature store of the request path. Reads fail fast with 503 while Redis is down. */
 export interface FeatureCache {
   read(entityId: string): Promise<CachedFeatures | null>;
   readMany(entityIds: readonly string[]): Promise<Array<CachedFeatures | null>>;
-  /** Write-through from a request: never awaited, never throws; a failure is counted and logged. */
-  write(entityId: string, features: FeatureMap): void;
+  /**
+   * Write-through from a request: never awaited, never throws; a failure is counted and logged.
+   * `json`, if given, is JSON.stringify(features), already made by the caller.
+   */
+  write(entityId: string, features: FeatureMap, json?: string): void;
   writeMany(entries: ReadonlyArray<{ entityId: string; features: FeatureMap }>): void;
   /** An explicit write (PUT /features): awaited; 503 if Redis is down. */
   put(entityId: string, features: FeatureMap): Promise<CachedFeatures>;
@@ -26,18 +31,34 @@ export interface FeatureCache {
  * Features per entity in Redis under `<prefix>features:<entityId>` as
  * `{"updatedAt":<ms>,"features":{…}}`, expiring `ttlSeconds` after the last write. The client is
  * built fail-fast (no offline queue, short command timeout) and reconnects in the background.
+ *
+ * Write-throughs wait up to `writeDelayMs` (default 5 ms) and go to Redis together, as one script
+ * call: one socket write, one wake-up of Redis and one reply per few milliseconds instead of per
+ * event-loop turn. Meanwhile this replica reads them from memory; other replicas see them that
+ * much later.
  */
 export class RedisFeatureCache implements FeatureCache {
   private readonly keyPrefix: string;
+  private readonly writeDelayMs: number;
   private pending = new Map<string, CachedFeatures>();
+  private writeTimer: NodeJS.Timeout | undefined;
   private pendingReads = new Map<string, Array<{ resolve: (v: CachedFeatures | null) => void; reject: (err: unknown) => void }>>();
   private lastWarnAt = 0;
   private suppressed = 0;
 
   constructor(
-    private readonly deps: { redis: Redis; keyPrefix: string; ttlSeconds: number; metrics: ServingMetrics; logger: Logger },
+    private readonly deps: {
+      redis: Redis;
+      keyPrefix: string;
+      ttlSeconds: number;
+      metrics: ServingMetrics;
+      logger: Logger;
+      /** How long write-throughs may wait to be sent together. Default 5; 0 = at the end of the event-loop turn. */
+      writeDelayMs?: number;
+    },
   ) {
     this.keyPrefix = `${deps.keyPrefix}features:`;
+    this.writeDelayMs = deps.writeDelayMs ?? 5;
     if (!('contenderSetFeatures' in deps.redis)) {
       // ioredis sends EVALSHA and falls back to EVAL once if Redis does not know the script yet.
       deps.redis.defineCommand('contenderSetFeatures', { lua: SET_FEATURES_SCRIPT });
@@ -94,9 +115,20 @@ export class RedisFeatureCache implements FeatureCache {
     return raws.map((raw, i) => this.pending.get(entityIds[i]!) ?? this.decode(raw, entityIds[i]!));
   }
 
-  write(entityId: string, features: FeatureMap): void {
-    if (this.pending.size === 0) setImmediate(this.flushWrites);
-    this.pending.set(entityId, { features, updatedAt: Date.now() });
+  write(entityId: string, features: FeatureMap, json?: string): void {
+    if (this.pending.size === 0) {
+      if (this.writeDelayMs > 0) this.writeTimer = setTimeout(this.flushWrites, this.writeDelayMs);
+      else setImmediate(this.flushWrites);
+    }
+    // A later write of the same entity replaces the waiting one: the last write wins, as it would.
+    this.pending.delete(entityId);
+    this.pending.set(entityId, json === undefined ? { features, updatedAt: Date.now() } : { features, updatedAt: Date.now(), json });
+    if (this.pending.size >= MAX_PENDING_WRITES) this.flushWrites();
+  }
+
+  /** Sends the waiting write-throughs now (shutdown calls it before closing Redis). */
+  flushPendingWrites(): void {
+    this.flushWrites();
   }
 
   writeMany(entries: ReadonlyArray<{ entityId: string; features: FeatureMap }>): void {
@@ -104,11 +136,13 @@ export class RedisFeatureCache implements FeatureCache {
   }
 
   /**
-   * Sends the write-throughs of one event-loop turn as one command (a script that SETs each key
-   * with the TTL): one round trip and one reply instead of one per request, and the last write of
-   * an entity wins, as it would have.
+   * Sends the waiting write-throughs as one command (a script that SETs each key with the TTL):
+   * one round trip and one reply instead of one per request, and the last write of an entity
+   * wins, as it would have.
    */
   private readonly flushWrites = (): void => {
+    clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
     const batch = this.pending;
     this.pending = new Map();
     const n = batch.size;
@@ -116,7 +150,7 @@ export class RedisFeatureCache implements FeatureCache {
     const args: Array<string | number> = [];
     for (const id of batch.keys()) args.push(this.keyPrefix + id);
     args.push(this.deps.ttlSeconds);
-    for (const v of batch.values()) args.push(encode(v.features, v.updatedAt));
+    for (const v of batch.values()) args.push(encode(v.features, v.updatedAt, v.json));
     (this.deps.redis as Redis & ScriptCommands).contenderSetFeatures(n, ...args).then(
       () => this.deps.metrics.featureCacheResult('write', n),
       (err: unknown) => this.writeFailed(err, n),
@@ -124,6 +158,8 @@ export class RedisFeatureCache implements FeatureCache {
   };
 
   async put(entityId: string, features: FeatureMap): Promise<CachedFeatures> {
+    // This write is newer than a write-through still waiting: that one must not land after it.
+    this.pending.delete(entityId);
     const updatedAt = Date.now();
     try {
       await this.deps.redis.set(this.keyPrefix + entityId, encode(features, updatedAt), 'EX', this.deps.ttlSeconds);
@@ -160,9 +196,13 @@ export class RedisFeatureCache implements FeatureCache {
     }
     try {
       const parsed = JSON.parse(raw) as { updatedAt?: unknown; features?: unknown };
-      if (typeof parsed.updatedAt === 'number' && parsed.features && typeof parsed.features === 'object') {
+      if (typeof parsed.updatedAt === 'number' && parsed.features && typeof parsed.features === 'object' && !Array.isArray(parsed.features)) {
         this.deps.metrics.featureCacheResult('hit');
-        return { features: parsed.features as FeatureMap, updatedAt: parsed.updatedAt };
+        // As encode() wrote it, the features' JSON is the rest of the text after the number.
+        const json = raw.startsWith(ENCODED_PREFIX) && Object.keys(parsed).length === 2 ? featuresJsonOf(raw) : undefined;
+        return json === undefined
+          ? { features: parsed.features as FeatureMap, updatedAt: parsed.updatedAt }
+          : { features: parsed.features as FeatureMap, updatedAt: parsed.updatedAt, json };
       }
     } catch {
       // fall through: an unreadable entry is a miss, and the next write replaces it
@@ -210,6 +250,18 @@ interface ScriptCommands {
   contenderSetFeatures(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number>;
 }
 
-function encode(features: FeatureMap, updatedAt: number): string {
-  return `{"updatedAt":${updatedAt},"features":${JSON.stringify(features)}}`;
+/** Write-throughs waiting beyond this many go at once, without waiting for the timer. */
+const MAX_PENDING_WRITES = 512;
+
+const ENCODED_PREFIX = '{"updatedAt":';
+const FEATURES_KEY = ',"features":';
+
+function encode(features: FeatureMap, updatedAt: number, json?: string): string {
+  return `${ENCODED_PREFIX}${updatedAt}${FEATURES_KEY}${json ?? JSON.stringify(features)}}`;
+}
+
+/** The features' JSON inside a value encode() made (a number has no comma, so the first one ends it). */
+function featuresJsonOf(raw: string): string | undefined {
+  const at = raw.indexOf(FEATURES_KEY);
+  return at > 0 && raw.endsWith('}') ? raw.slice(at + FEATURES_KEY.length, -1) : undefined;
 }

@@ -162,6 +162,8 @@ describe('PredictService', () => {
         variant: 'champion',
         entityId: 'c1',
         features: { a: 0.7, b: 1 },
+        // Serialised once, for the feature cache and the log alike.
+        featuresJson: '{"a":0.7,"b":1}',
         score: res.score,
         label: 1,
         latencyMs: undefined,

@@ -67,12 +67,16 @@ export class PredictService {
     if (!this.deps.models.get(req.model)) throw this.modelMissing(req.model);
     const entityId = req.entityId;
     let features = req.features;
+    // The features as JSON, made once for both the cache and the prediction log.
+    let featuresJson: string | undefined;
     if (features === undefined) {
       const cached = await this.deps.cache.read(entityId!);
       if (!cached) throw this.featuresNotFound([entityId!]);
       features = cached.features as Record<string, number | string | null>;
+      featuresJson = cached.json;
     } else if (entityId !== undefined) {
-      this.deps.cache.write(entityId, features);
+      featuresJson = JSON.stringify(features);
+      this.deps.cache.write(entityId, features, featuresJson);
     }
     // Read the deployment after the last await: a swap may have happened meanwhile, and the
     // version must be handed the request (which counts it as in flight) in the same tick in which
@@ -116,6 +120,7 @@ export class PredictService {
       variant,
       entityId: entityId ?? null,
       features,
+      featuresJson,
       score: answer.score,
       label,
       latencyMs,

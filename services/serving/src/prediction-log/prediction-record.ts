@@ -12,6 +12,8 @@ export interface PredictionRecord {
   variant: PredictionVariant;
   entityId: string | null;
   features: FeatureMap | null;
+  /** JSON.stringify(features), when the caller has made it already; never anything else. */
+  featuresJson?: string | undefined;
   score: number;
   /** The model's predicted label (classifiers); the observed outcome lives in serving.feedback. */
   label: number | null;
@@ -39,6 +41,7 @@ export function recordProblem(r: PredictionRecord): string | null {
   if (typeof r.fallback !== 'boolean') return 'fallback is not a boolean';
   if (typeof r.requestId !== 'string' || typeof r.model !== 'string') return 'requestId or model is not a string';
   if (r.entityId !== null && typeof r.entityId !== 'string') return 'entityId is neither a string nor null';
+  if (r.featuresJson !== undefined && typeof r.featuresJson !== 'string') return 'featuresJson is neither a string nor absent';
   if (r.features !== null) {
     if (typeof r.features !== 'object' || Array.isArray(r.features)) return 'features is neither an object nor null';
     for (const v of Object.values(r.features)) {
@@ -100,8 +103,8 @@ const copyJson = (json: string): string => (json.includes('\\') ? json.replaceAl
 // (an escaped backslash before "u0000") only costs the slow path.
 const JSONB_SUSPECT = /\\u(?:0000|d[89a-f])/i;
 
-function featuresJson(features: FeatureMap): string {
-  const json = JSON.stringify(features);
+function featuresJson(features: FeatureMap, made: string | undefined): string {
+  const json = made ?? JSON.stringify(features);
   return JSONB_SUSPECT.test(json) ? JSON.stringify(cleanFeatures(features)) : json;
 }
 
@@ -115,7 +118,7 @@ export function toLogRow(r: PredictionRecord): LogRow {
   if (problem) throw new TypeError(problem);
   const line =
     `${copyField(r.id)}\t${copyField(r.requestId)}\t${r.at.toISOString()}\t${copyField(r.model)}\t${r.version}\t${r.variant}\t` +
-    `${r.entityId === null ? '\\N' : copyField(r.entityId)}\t${r.features === null ? '\\N' : copyJson(featuresJson(r.features))}\t` +
+    `${r.entityId === null ? '\\N' : copyField(r.entityId)}\t${r.features === null ? '\\N' : copyJson(featuresJson(r.features, r.featuresJson))}\t` +
     `${r.score}\t${r.label === null ? '\\N' : r.label}\t${r.latencyMs}\t${r.fallback ? 't' : 'f'}\n`;
   return { id: r.id, at: r.at, classifier: r.label !== null, line: Buffer.from(line) };
 }

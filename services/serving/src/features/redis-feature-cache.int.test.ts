@@ -1,0 +1,97 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, createMetricsRegistry, createRedis, type Redis } from '@contender/platform';
+import { ServingMetrics } from '../metrics/serving-metrics.js';
+import { RedisFeatureCache } from './redis-feature-cache.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const logger = createLogger('serving', 'silent');
+
+describe('the Redis feature cache', () => {
+  let redis: Redis;
+  let monitorBase: Redis;
+  let monitor: Redis;
+  const prefix = `test:${randomUUID()}:`;
+  /** The write-through scripts Redis received for this test file's keys. */
+  const scriptCalls: string[][] = [];
+
+  before(async () => {
+    redis = createRedis(REDIS_URL, { enableAutoPipelining: true });
+    monitorBase = createRedis(REDIS_URL);
+    monitor = await monitorBase.monitor();
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      const [command] = args;
+      if (/^eval(sha)?$/i.test(command ?? '') && args.some((a) => a.startsWith(prefix))) scriptCalls.push(args);
+    });
+  });
+  after(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    monitor.disconnect();
+    monitorBase.disconnect();
+    redis.disconnect();
+  });
+
+  const cache = (writeDelayMs?: number) =>
+    new RedisFeatureCache({
+      redis,
+      keyPrefix: prefix,
+      ttlSeconds: 60,
+      metrics: new ServingMetrics(createMetricsRegistry('serving', { defaultMetrics: false })),
+      logger,
+      ...(writeDelayMs === undefined ? {} : { writeDelayMs }),
+    });
+  const stored = async (entityId: string) => {
+    const raw = await redis.get(`${prefix}features:${entityId}`);
+    return raw === null ? null : (JSON.parse(raw) as { updatedAt: number; features: Record<string, unknown> });
+  };
+
+  it('sends the write-throughs of a few milliseconds as one script call, and reads them from memory meanwhile', async () => {
+    const c = cache(20);
+    const before = scriptCalls.length;
+    for (let i = 0; i < 10; i++) {
+      c.write(`a-${i}`, { x: i });
+      await sleep(1);
+    }
+    assert.equal(await stored('a-3'), null, 'not sent yet');
+    assert.deepEqual((await c.read('a-3'))?.features, { x: 3 }, 'this replica sees its own write at once');
+    await sleep(60);
+    for (let i = 0; i < 10; i++) assert.deepEqual((await stored(`a-${i}`))?.features, { x: i });
+    assert.equal(scriptCalls.length - before, 1, 'ten writes, one command');
+  });
+
+  it('keeps the last of several waiting writes of one entity', async () => {
+    const c = cache(10);
+    c.write('b', { x: 1 });
+    c.write('b', { x: 2 });
+    c.flushPendingWrites();
+    await sleep(30);
+    assert.deepEqual((await stored('b'))?.features, { x: 2 });
+  });
+
+  it('never lets a waiting write-through land after a newer PUT of the same entity', async () => {
+    const c = cache(30);
+    c.write('c', { x: 'old' });
+    await c.put('c', { x: 'new' });
+    await sleep(60);
+    assert.deepEqual((await stored('c'))?.features, { x: 'new' });
+  });
+
+  it("hands back the features' JSON as stored, so a prediction need not serialise them again", async () => {
+    const c = cache(0);
+    const features = { a: 1.5, b: 'x"y', c: null };
+    c.write('d', features, JSON.stringify(features));
+    await sleep(20);
+    const fresh = cache(0);
+    const read = await fresh.read('d');
+    assert.deepEqual(read?.features, features);
+    assert.equal(read?.json, JSON.stringify(features));
+    // A value some other writer stored with other keys is still read, without the shortcut.
+    await redis.set(`${prefix}features:e`, JSON.stringify({ updatedAt: 1, features, source: 'elsewhere' }));
+    const other = await fresh.read('e');
+    assert.deepEqual(other?.features, features);
+    assert.equal(other?.json, undefined);
+  });
+});
