@@ -46,6 +46,8 @@ interface Row {
   serverCpuUs: number | null;
   /** CPU every Postgres process of the machine used per answered request, µs, or null. */
   postgresCpuUs: number | null;
+  /** The same for every redis-server process. */
+  redisCpuUs: number | null;
   /** Serving's event-loop delay during the run (prom-client's nodejs_eventloop_lag_*), ms; null for the floor. */
   loopP99Ms: number | null;
   loopMaxMs: number | null;
@@ -137,15 +139,18 @@ async function main(): Promise<void> {
       if (server === serving) await loopLag();
       const cpuBefore = await processCpuSeconds(server.pid!);
       const pgBefore = await commandCpuSeconds('postgres');
+      const redisBefore = await commandCpuSeconds('redis-server');
       const result = await load(s, tmp);
       const cpuAfter = await processCpuSeconds(server.pid!);
       const pgAfter = await commandCpuSeconds('postgres');
+      const redisAfter = await commandCpuSeconds('redis-server');
       // The server also works during the warm-up; spread its CPU over every request it answered.
       const answered = result.requests * ((s.durationMs + s.warmupMs) / s.durationMs);
       const serverCpuUs = cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) / answered) * 1e6 : null;
       const postgresCpuUs = pgBefore !== null && pgAfter !== null ? ((pgAfter - pgBefore) / answered) * 1e6 : null;
+      const redisCpuUs = redisBefore !== null && redisAfter !== null ? ((redisAfter - redisBefore) / answered) * 1e6 : null;
       const lag = server === serving ? await loopLag() : null;
-      rows.push({ name, result, serverCpuUs, postgresCpuUs, loopP99Ms: lag?.p99 ?? null, loopMaxMs: lag?.max ?? null });
+      rows.push({ name, result, serverCpuUs, postgresCpuUs, redisCpuUs, loopP99Ms: lag?.p99 ?? null, loopMaxMs: lag?.max ?? null });
       if (process.env.BENCH_VERBOSE) log(`  per second: ${result.seconds.map((x) => `${x.requests}/${x.p99Ms.toFixed(1)}/${x.maxMs.toFixed(0)}`).join(' ')}`);
       log(`  ${fmt(result)}, server CPU ${serverCpuUs?.toFixed(0) ?? 'n/a'} µs/request${lag ? `, event loop p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms` : ''}`);
       return result;
@@ -184,9 +189,9 @@ async function main(): Promise<void> {
 
 function printTable(rows: Row[], floorRps: number): void {
   const lines = [
-    '| run | req/s | vs floor | p50 ms | p99 ms | errors | server CPU µs/req | Postgres CPU µs/req | event-loop delay p99 / max ms | generator CPU |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(({ name, result: r, serverCpuUs, postgresCpuUs, loopP99Ms, loopMaxMs }) =>
+    '| run | req/s | vs floor | p50 ms | p99 ms | errors | server CPU µs/req | Postgres CPU µs/req | Redis CPU µs/req | event-loop delay p99 / max ms | generator CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(({ name, result: r, serverCpuUs, postgresCpuUs, redisCpuUs, loopP99Ms, loopMaxMs }) =>
       [
         name,
         r.rps.toFixed(0),
@@ -196,6 +201,7 @@ function printTable(rows: Row[], floorRps: number): void {
         String(r.errors + r.non2xx),
         serverCpuUs === null ? 'n/a' : serverCpuUs.toFixed(0),
         postgresCpuUs === null ? 'n/a' : postgresCpuUs.toFixed(0),
+        redisCpuUs === null ? 'n/a' : redisCpuUs.toFixed(1),
         loopP99Ms === null || loopMaxMs === null ? '–' : `${loopP99Ms.toFixed(1)} / ${loopMaxMs.toFixed(1)}`,
         `${(r.generatorCpu * 100).toFixed(0)}%`,
       ].join(' | '),
