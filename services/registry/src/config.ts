@@ -15,6 +15,8 @@ export const registryConfigSchema = baseConfigSchema.extend({
   MAX_ARTIFACT_BYTES: envInt(256 * 1024 * 1024, { min: 1 }),
   MAX_METADATA_BYTES: envInt(4 * 1024 * 1024, { min: 1024 }),
   UPLOAD_TMP_DIR: z.string().default(os.tmpdir()),
+  /** How often unreferenced version artifacts are looked for and removed; 0 turns the sweep off. */
+  ARTIFACT_SWEEP_INTERVAL_MS: envInt(3_600_000, { min: 0 }),
   /** Creates (idempotently) an admin key with this value at start. No default: it is a secret. */
   BOOTSTRAP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
 });

@@ -22,6 +22,7 @@ import { PgAuditStore } from './features/audit/pg-audit-store.js';
 import { DeploymentReadModel } from './features/deployments/deployment-read-model.js';
 import { ModelService } from './features/models/model-service.js';
 import { PgModelStore } from './features/models/pg-model-store.js';
+import { ArtifactSweeper } from './features/versions/artifact-sweeper.js';
 import { VersionUploader } from './features/versions/version-uploader.js';
 import { createRegistryMetrics, type RegistryMetrics } from './registry-metrics.js';
 
@@ -37,6 +38,8 @@ export interface RegistryContainer {
   storage: ArtifactStorage;
   models: ModelService;
   uploader: VersionUploader;
+  /** Removes version artifacts no version refers to; main.ts starts it (ARTIFACT_SWEEP_INTERVAL_MS). */
+  sweeper: ArtifactSweeper;
   keys: ApiKeyService;
   deployments: DeploymentReadModel;
   readiness(): Promise<ReadinessReport>;
@@ -92,6 +95,7 @@ export async function buildRegistryContainer(config: RegistryConfig, opts: { log
     limits: { tmpDir: config.UPLOAD_TMP_DIR, maxArtifactBytes: config.MAX_ARTIFACT_BYTES, maxMetadataBytes: config.MAX_METADATA_BYTES },
   });
   const deployments = new DeploymentReadModel({ pool, store });
+  const sweeper = new ArtifactSweeper({ pool, storage, store, logger, removed: metrics.orphanArtifactsRemoved });
   if (config.BOOTSTRAP_ADMIN_KEY) await keys.ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_KEY);
 
   let shuttingDown = false;
@@ -105,6 +109,7 @@ export async function buildRegistryContainer(config: RegistryConfig, opts: { log
     storage,
     models,
     uploader,
+    sweeper,
     keys,
     deployments,
     async readiness() {
@@ -121,6 +126,7 @@ export async function buildRegistryContainer(config: RegistryConfig, opts: { log
     },
     async close() {
       shuttingDown = true;
+      await sweeper.stop().catch((err: unknown) => logger.error({ err }, 'stopping the artifact sweep failed'));
       await pool.end().catch((err: unknown) => logger.error({ err }, 'closing postgres failed'));
       redis.disconnect();
     },

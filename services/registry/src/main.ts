@@ -9,6 +9,7 @@ const logger = createLogger('registry', config.LOG_LEVEL);
 const container = await buildRegistryContainer(config, { logger });
 const server = createServer(createApp(container));
 server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
+container.sweeper.start(config.ARTIFACT_SWEEP_INTERVAL_MS);
 server.listen(config.PORT, config.HOST, () => {
   logger.info({ port: config.PORT, host: config.HOST, artifactStore: container.storage.kind }, 'registry listening');
 });

@@ -7,6 +7,7 @@ export interface RegistryMetrics {
   rollbacks: Counter<'model'>;
   uploadsRejected: Counter<'reason'>;
   eventPublishFailures: Counter;
+  orphanArtifactsRemoved: Counter;
   models: Gauge;
 }
 
@@ -37,6 +38,11 @@ export function createRegistryMetrics(registry: Registry, opts: { countModels?: 
     eventPublishFailures: new Counter({
       name: 'registry_event_publish_failures_total',
       help: 'Registry events that could not be published to Redis (serving catches up on reconcile)',
+      registers: r,
+    }),
+    orphanArtifactsRemoved: new Counter({
+      name: 'registry_orphan_artifacts_removed_total',
+      help: 'Version artifacts removed by the sweep because no model version refers to them (left by interrupted uploads)',
       registers: r,
     }),
     models: new Gauge({

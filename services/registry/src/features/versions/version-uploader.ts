@@ -111,7 +111,8 @@ export class VersionUploader {
   }
 }
 
-function lockArtifact(tx: PoolClient, key: string) {
+/** The advisory lock under which an artifact's references are checked and the object stored or deleted. */
+export function lockArtifact(tx: PoolClient, key: string) {
   return tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`contender:artifact:${key}`]);
 }
 
