@@ -14,6 +14,7 @@
  * Environment: BENCH_DURATION_MS (measured time per run, default 10000), BENCH_WARMUP_MS (2000),
  * BENCH_CONNECTIONS (64), SERVING_WORKERS (1), BENCH_VERBOSE (print requests/p99/max per second),
  * BENCH_RATE (skip the closed-loop /predict runs; the open-loop runs go at this rate),
+ * BENCH_REPEAT (rounds of runs, default 1; with more, the medians are printed too),
  * BENCH_SERVING_NODE_ARGS (extra node flags for the serving process, e.g.
  * "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
@@ -34,6 +35,8 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 2_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const WORKERS = process.env.SERVING_WORKERS ?? '1';
+/** Rounds of runs; with more than one, the medians of the figures the targets are about are printed too. */
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 /** Only the open-loop runs, at this rate: for profiling the latency at a steady load. */
 const FIXED_RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const ENTITIES = 1_000;
@@ -156,21 +159,34 @@ async function main(): Promise<void> {
       return result;
     };
     const floorUrl = `http://127.0.0.1:${floorPort}/predict`;
-    const floorMax = await measure('floor: bare node:http JSON endpoint', floor, spec(floorUrl, featureBodies));
-    let half = FIXED_RATE;
-    if (half === undefined) {
-      const withFeatures = await measure('/predict with features (entityId + 23 features, write-through)', serving, spec(`${base}/predict`, featureBodies));
-      await measure('/predict entity-only (features from the Redis cache)', serving, spec(`${base}/predict`, entityBodies));
-      half = Math.round(withFeatures.rps / 2);
+    // One round: the floor, /predict closed loop (unless BENCH_RATE), then both open loop.
+    const round = async (): Promise<Summary> => {
+      rows.length = 0;
+      const floorMax = await measure('floor: bare node:http JSON endpoint', floor, spec(floorUrl, featureBodies));
+      let half = FIXED_RATE;
+      let ratio: number | null = null;
+      if (half === undefined) {
+        const withFeatures = await measure('/predict with features (entityId + 23 features, write-through)', serving, spec(`${base}/predict`, featureBodies));
+        await measure('/predict entity-only (features from the Redis cache)', serving, spec(`${base}/predict`, entityBodies));
+        half = Math.round(withFeatures.rps / 2);
+        ratio = withFeatures.rps / floorMax.rps;
+      }
+      const open = await measure(`/predict with features at ${FIXED_RATE === undefined ? 'half its max rate' : 'BENCH_RATE'} (${half} req/s, open loop)`, serving, spec(`${base}/predict`, featureBodies, half));
+      // The same rate against the floor: what latency this machine gives any server at that rate.
+      const floorOpen = await measure(`floor at the same rate (${half} req/s, open loop)`, floor, spec(floorUrl, featureBodies, half));
+      printTable(rows, floorMax.rps);
+      return { ratio, p99Ms: open.p99Ms, floorP99Ms: floorOpen.p99Ms };
+    };
+    const summaries: Summary[] = [];
+    for (let i = 0; i < REPEAT; i++) {
+      if (REPEAT > 1) log(`round ${i + 1} of ${REPEAT}`);
+      summaries.push(await round());
     }
-    await measure(`/predict with features at ${FIXED_RATE === undefined ? 'half its max rate' : 'BENCH_RATE'} (${half} req/s, open loop)`, serving, spec(`${base}/predict`, featureBodies, half));
-    // The same rate against the floor: what latency this machine gives any server at that rate.
-    await measure(`floor at the same rate (${half} req/s, open loop)`, floor, spec(floorUrl, featureBodies, half));
+    if (REPEAT > 1) printSummary(summaries);
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
     const errors = /serving_predictions_total\{[^}]*outcome="error"[^}]*\} (\d+)/.exec(metrics);
 
-    printTable(rows, floorMax.rps);
     console.log(
       `\nserving: SERVING_WORKERS=${WORKERS}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}; ` +
         `${CONNECTIONS} connections, ${DURATION_MS / 1000} s measured after ${WARMUP_MS / 1000} s warm-up; ` +
@@ -185,6 +201,28 @@ async function main(): Promise<void> {
       }
     }
   }
+}
+
+interface Summary {
+  /** /predict with features against the floor of the same round (closed loop); null with BENCH_RATE. */
+  ratio: number | null;
+  /** p99 of /predict with features in the open-loop run, and of the floor at the same rate. */
+  p99Ms: number;
+  floorP99Ms: number;
+}
+
+function printSummary(rounds: Summary[]): void {
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const list = (xs: number[], f: (x: number) => string) => xs.map(f).join(', ');
+  const ratios = rounds.flatMap((r) => (r.ratio === null ? [] : [r.ratio]));
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  const ms = (x: number) => x.toFixed(1);
+  console.log(`\nover ${rounds.length} rounds (median; each round):`);
+  if (ratios.length) console.log(`  /predict with features vs floor: ${pct(median(ratios))} (${list(ratios, pct)})`);
+  console.log(`  p99 at the open-loop rate, ms: ${ms(median(rounds.map((r) => r.p99Ms)))} (${list(rounds.map((r) => r.p99Ms), ms)}); floor ${ms(median(rounds.map((r) => r.floorP99Ms)))} (${list(rounds.map((r) => r.floorP99Ms), ms)})`);
 }
 
 function printTable(rows: Row[], floorRps: number): void {
