@@ -41,8 +41,13 @@ for (const store of ['s3', 'file'] as const) {
       const registered = await uploadVersion(reg.app, key, 'credit', bytes, { featureNames: TREECL2_FEATURES }).expect(201);
       const kept = `models/credit/sha256-${sha256(bytes)}.onnx`;
       assert.ok(registered.body.artifactUri.endsWith(kept));
-      // What a registry killed between storing an object and committing its version leaves behind.
-      const orphans = [`models/credit/sha256-${sha256(randomBytes(32))}.onnx`, `models/gone/sha256-${sha256(randomBytes(32))}.onnx`];
+      // What a registry killed between storing an object and committing its version leaves behind,
+      // including the same bytes as a registered version under another model's key.
+      const orphans = [
+        `models/credit/sha256-${sha256(randomBytes(32))}.onnx`,
+        `models/gone/sha256-${sha256(randomBytes(32))}.onnx`,
+        `models/other/sha256-${sha256(bytes)}.onnx`,
+      ];
       for (const k of orphans) await put(k, randomBytes(100));
       // Not the uploader's keys: not the sweep's business.
       const foreign = ['models/credit/notes.txt', 'datasets/credit.csv'];
@@ -52,10 +57,10 @@ for (const store of ['s3', 'file'] as const) {
       const result = await reg.container.sweeper.sweep();
 
       assert.deepEqual([...result.removed].sort(), [...orphans].sort());
-      assert.equal(result.checked, 3);
+      assert.equal(result.checked, 4);
       for (const k of orphans) assert.equal(await exists(k), false, `${k} removed`);
       for (const k of [kept, ...foreign]) assert.equal(await exists(k), true, `${k} kept`);
-      assert.equal((await removedTotal()) - before, 2);
+      assert.equal((await removedTotal()) - before, 3);
       assert.deepEqual((await reg.container.sweeper.sweep()).removed, [], 'a second pass finds nothing');
     });
 

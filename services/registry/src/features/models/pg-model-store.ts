@@ -201,6 +201,15 @@ export class PgModelStore {
     return rows[0]?.reference_profile ?? null;
   }
 
+  /** Versions whose artifact is this object (the sha256 index finds them). */
+  async countVersionsWithArtifact(db: Queryable, sha256: string, artifactKey: string): Promise<number> {
+    const { rows } = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM registry.model_version WHERE sha256 = $1 AND artifact_key = $2',
+      [sha256, artifactKey],
+    );
+    return rows[0]!.n;
+  }
+
   async countVersionsWithSha(db: Queryable, sha256: string): Promise<number> {
     const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM registry.model_version WHERE sha256 = $1', [sha256]);
     return rows[0]!.n;

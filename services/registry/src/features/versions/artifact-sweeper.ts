@@ -40,7 +40,9 @@ export class ArtifactSweeper {
       checked++;
       const gone = await withTransaction(this.deps.pool, async (tx) => {
         await lockArtifact(tx, key);
-        if ((await this.deps.store.countVersionsWithSha(tx, sha256)) > 0) return false;
+        // By key, not only by sha256: the same bytes registered under another model live under
+        // that model's key, and do not keep this object.
+        if ((await this.deps.store.countVersionsWithArtifact(tx, sha256, key)) > 0) return false;
         await this.deps.storage.delete(key);
         return true;
       });
