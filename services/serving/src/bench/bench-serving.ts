@@ -140,18 +140,16 @@ async function main(): Promise<void> {
       log(`${name} …`);
       // prom-client resets its event-loop histogram on every scrape: scrape once to start afresh.
       if (server === serving) await loopLag();
-      const cpuBefore = await processCpuSeconds(server.pid!);
-      const pgBefore = await commandCpuSeconds('postgres');
-      const redisBefore = await commandCpuSeconds('redis-server');
+      const before = await procSnapshot();
       const result = await load(s, tmp);
-      const cpuAfter = await processCpuSeconds(server.pid!);
-      const pgAfter = await commandCpuSeconds('postgres');
-      const redisAfter = await commandCpuSeconds('redis-server');
+      const after = await procSnapshot();
       // The server also works during the warm-up; spread its CPU over every request it answered.
       const answered = result.requests * ((s.durationMs + s.warmupMs) / s.durationMs);
-      const serverCpuUs = cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) / answered) * 1e6 : null;
-      const postgresCpuUs = pgBefore !== null && pgAfter !== null ? ((pgAfter - pgBefore) / answered) * 1e6 : null;
-      const redisCpuUs = redisBefore !== null && redisAfter !== null ? ((redisAfter - redisBefore) / answered) * 1e6 : null;
+      const perRequestUs = (cpu: (snapshot: ProcStat[]) => number) =>
+        before && after ? ((cpu(after) - cpu(before)) / answered) * 1e6 : null;
+      const serverCpuUs = perRequestUs((x) => processCpuSeconds(x, server.pid!));
+      const postgresCpuUs = perRequestUs((x) => commandCpuSeconds(x, 'postgres'));
+      const redisCpuUs = perRequestUs((x) => commandCpuSeconds(x, 'redis-server'));
       const lag = server === serving ? await loopLag() : null;
       rows.push({ name, result, serverCpuUs, postgresCpuUs, redisCpuUs, loopP99Ms: lag?.p99 ?? null, loopMaxMs: lag?.max ?? null });
       if (process.env.BENCH_VERBOSE) log(`  per second: ${result.seconds.map((x) => `${x.requests}/${x.p99Ms.toFixed(1)}/${x.maxMs.toFixed(0)}`).join(' ')}`);
@@ -263,46 +261,46 @@ function fmt(r: LoadResult): string {
   return `${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, errors ${r.errors + r.non2xx}, generator CPU ${(r.generatorCpu * 100).toFixed(0)}%`;
 }
 
-/**
- * user + system CPU seconds of a process, its threads and its direct children (cluster workers);
- * Linux /proc only, null elsewhere.
- */
-async function processCpuSeconds(pid: number): Promise<number | null> {
-  const read = async (p: string) => {
-    const stat = await readFile(`/proc/${p}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(fields[1]), seconds: (Number(fields[11]) + Number(fields[12])) / 100 };
-  };
-  try {
-    let total = (await read(String(pid))).seconds;
-    for (const p of await readdir('/proc')) {
-      if (!/^\d+$/.test(p) || p === String(pid)) continue;
-      const s = await read(p).catch(() => null);
-      if (s && s.ppid === pid) total += s.seconds;
-    }
-    return total;
-  } catch {
-    return null;
-  }
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  command: string;
+  /** user + system CPU seconds, threads included. */
+  seconds: number;
 }
 
-/** user + system CPU seconds of every process named `command` (Linux /proc only, else null). */
-async function commandCpuSeconds(command: string): Promise<number | null> {
+/** Every process's CPU time, from one pass over /proc (Linux only; null elsewhere). */
+async function procSnapshot(): Promise<ProcStat[] | null> {
+  let pids: string[];
   try {
-    let total = 0;
-    for (const p of await readdir('/proc')) {
-      if (!/^\d+$/.test(p)) continue;
-      const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => null);
-      if (!stat || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== command) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / 100;
-    }
-    return total;
+    pids = (await readdir('/proc')).filter((p) => /^\d+$/.test(p));
   } catch {
     return null;
   }
+  const stats = await Promise.all(
+    pids.map(async (p): Promise<ProcStat | null> => {
+      const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => null);
+      if (!stat) return null;
+      // The command name may contain spaces; the fields after it start after the last ')'.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return {
+        pid: Number(p),
+        ppid: Number(fields[1]),
+        command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+        seconds: (Number(fields[11]) + Number(fields[12])) / 100,
+      };
+    }),
+  );
+  return stats.filter((x): x is ProcStat => x !== null);
 }
+
+/** CPU seconds of a process and its direct children (cluster workers). */
+const processCpuSeconds = (snapshot: ProcStat[], pid: number): number =>
+  snapshot.reduce((sum, p) => (p.pid === pid || p.ppid === pid ? sum + p.seconds : sum), 0);
+
+/** CPU seconds of every process named `command`. */
+const commandCpuSeconds = (snapshot: ProcStat[], command: string): number =>
+  snapshot.reduce((sum, p) => (p.command === command ? sum + p.seconds : sum), 0);
 
 async function waitReady(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
