@@ -121,8 +121,8 @@ export class RedisFeatureCache implements FeatureCache {
       else setImmediate(this.flushWrites);
     }
     // A later write of the same entity replaces the waiting one: the last write wins, as it would.
-    this.pending.delete(entityId);
-    this.pending.set(entityId, json === undefined ? { features, updatedAt: Date.now() } : { features, updatedAt: Date.now(), json });
+    const updatedAt = Date.now();
+    this.pending.set(entityId, json === undefined ? { features, updatedAt } : { features, updatedAt, json });
     if (this.pending.size >= MAX_PENDING_WRITES) this.flushWrites();
   }
 
