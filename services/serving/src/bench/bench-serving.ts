@@ -8,7 +8,8 @@
  * on the Taiwan credit-default data (@contender/ml), exported to ONNX — registers it in a real
  * registry (in this process, with its own test database), starts serving as a child process
  * (`dist/main.js`, its own database and Redis key prefix) and the floor as another, and drives
- * both with load-generator.js, a keep-alive node:http client in a child process of its own.
+ * both with load-generator.js, a lean keep-alive HTTP client over `net` in a child process of its
+ * own.
  * Needs Postgres and Redis like the tests (TEST_DATABASE_URL, TEST_REDIS_URL).
  *
  * Environment: BENCH_DURATION_MS (measured time per run, default 10000), BENCH_WARMUP_MS (2000),
