@@ -168,7 +168,9 @@ describe('prediction log during a Postgres outage', () => {
       writeTimeoutMs: 60_000,
       batchSize: 10,
       maxBufferedRecords: 100,
-      flushIntervalMs: 3_600_000,
+      // The timer never fires while the write is stuck (one flush at a time); afterwards it
+      // writes the last part batch.
+      flushIntervalMs: 200,
     });
     await log.start();
     proxy.cut('blackhole');

@@ -168,8 +168,9 @@ export class PredictionLog {
     if (this.state !== 'starting') return;
     if (this.spill.hasBacklog()) this.ensureRecovering();
     this.flushTimer = setInterval(() => {
-      // A flush in progress takes whatever arrives meanwhile; no need to queue behind it.
-      if ((this.buffer.length > 0 || this.malformed.length > 0) && !this.flushing) this.flush().catch((err: unknown) => this.reportFlushError(err));
+      // A flush in progress is not queued behind: what it leaves is taken by the next tick or
+      // by the next full batch.
+      if ((this.buffer.length > 0 || this.malformed.length > 0) && !this.flushing) this.flushBuffered();
     }, this.settings.flushIntervalMs).unref();
     this.maintenanceTimer = setInterval(() => void this.maintain(), this.settings.maintenanceIntervalMs).unref();
     this.state = 'running';
@@ -198,7 +199,7 @@ export class PredictionLog {
       } else if (this.buffer.length >= this.settings.maxBufferedRecords) {
         this.spillOverflow();
       } else if (this.buffer.length >= this.settings.batchSize && !this.flushing) {
-        this.flush().catch((err: unknown) => this.reportFlushError(err));
+        this.flushBuffered();
       }
     } catch (err) {
       this.logger.error({ err, predictionId: r?.id }, 'prediction log: append failed');
@@ -212,10 +213,32 @@ export class PredictionLog {
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined);
     if (this.buffer.length === 0 && this.malformed.length === 0) return;
-    this.flushing = this.drain().finally(() => {
+    this.flushing = this.drain(true).finally(() => {
       this.flushing = null;
     });
     return this.flushing;
+  }
+
+  /**
+   * The timer's and the full batch's flush: writes what is buffered now, and leaves what arrives
+   * meanwhile to the next trigger. A flush that chased new arrivals until the buffer was empty
+   * wrote, under steady load, one small COPY per round trip — about 70 transactions a second of
+   * some 85 rows at 6,000 req/s, where full batches make 12 — and each transaction costs
+   * serving and Postgres far more than its rows.
+   */
+  private flushBuffered(): void {
+    if (this.flushing || (this.buffer.length === 0 && this.malformed.length === 0)) return;
+    const run = this.drain(false).finally(() => {
+      this.flushing = null;
+    });
+    this.flushing = run;
+    run.then(
+      // A full batch that filled up meanwhile goes at once (not after a failure: that would spin).
+      () => {
+        if (this.state === 'running' && this.buffer.length >= this.settings.batchSize) this.flushBuffered();
+      },
+      (err: unknown) => this.reportFlushError(err),
+    );
   }
 
   /**
@@ -254,7 +277,8 @@ export class PredictionLog {
     return this.spill.hasBacklog();
   }
 
-  private async drain(): Promise<void> {
+  /** Writes the buffer in batches: all of it, new arrivals included (`all`), or what it holds now. */
+  private async drain(all: boolean): Promise<void> {
     if (this.malformed.length > 0) {
       const entries = this.malformed.splice(0, this.malformed.length);
       try {
@@ -265,8 +289,10 @@ export class PredictionLog {
         throw err;
       }
     }
-    while (this.buffer.length > 0) {
-      const batch = this.buffer.splice(0, this.settings.batchSize);
+    let left = all ? Infinity : this.buffer.length;
+    while (this.buffer.length > 0 && left > 0) {
+      const batch = this.buffer.splice(0, Math.min(this.settings.batchSize, left));
+      left -= batch.length;
       await this.persist(batch);
     }
   }
