@@ -99,10 +99,6 @@ class Connection {
     private readonly host: string,
   ) {}
 
-  get busy(): boolean {
-    return this.done !== null;
-  }
-
   /** Sends the request; `onDone` gets the status, or null if the connection failed. */
   send(bytes: Buffer, onDone: (status: number | null) => void): void {
     this.done = onDone;
