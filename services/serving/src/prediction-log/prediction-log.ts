@@ -170,7 +170,7 @@ export class PredictionLog {
     this.flushTimer = setInterval(() => {
       // A flush in progress is not queued behind: what it leaves is taken by the next tick or
       // by the next full batch.
-      if ((this.buffer.length > 0 || this.malformed.length > 0) && !this.flushing) this.flushBuffered();
+      this.flushBuffered();
     }, this.settings.flushIntervalMs).unref();
     this.maintenanceTimer = setInterval(() => void this.maintain(), this.settings.maintenanceIntervalMs).unref();
     this.state = 'running';
@@ -198,7 +198,7 @@ export class PredictionLog {
         this.spillAfterClose();
       } else if (this.buffer.length >= this.settings.maxBufferedRecords) {
         this.spillOverflow();
-      } else if (this.buffer.length >= this.settings.batchSize && !this.flushing) {
+      } else if (this.buffer.length >= this.settings.batchSize) {
         this.flushBuffered();
       }
     } catch (err) {
@@ -213,10 +213,7 @@ export class PredictionLog {
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined);
     if (this.buffer.length === 0 && this.malformed.length === 0) return;
-    this.flushing = this.drain(true).finally(() => {
-      this.flushing = null;
-    });
-    return this.flushing;
+    return this.startDrain(true);
   }
 
   /**
@@ -228,11 +225,7 @@ export class PredictionLog {
    */
   private flushBuffered(): void {
     if (this.flushing || (this.buffer.length === 0 && this.malformed.length === 0)) return;
-    const run = this.drain(false).finally(() => {
-      this.flushing = null;
-    });
-    this.flushing = run;
-    run.then(
+    this.startDrain(false).then(
       // A full batch that filled up meanwhile goes at once (not after a failure: that would spin).
       () => {
         if (this.state === 'running' && this.buffer.length >= this.settings.batchSize) this.flushBuffered();
@@ -275,6 +268,15 @@ export class PredictionLog {
   /** True while spilled predictions wait on disk: a prediction missing from the table may be there. */
   hasSpillBacklog(): boolean {
     return this.spill.hasBacklog();
+  }
+
+  /** Starts a drain as the one flush in progress. */
+  private startDrain(all: boolean): Promise<void> {
+    const run = this.drain(all).finally(() => {
+      this.flushing = null;
+    });
+    this.flushing = run;
+    return run;
   }
 
   /** Writes the buffer in batches: all of it, new arrivals included (`all`), or what it holds now. */
