@@ -1,39 +1,37 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, createMetricsRegistry, createRedis, type Redis } from '@contender/platform';
 import { ServingMetrics } from '../metrics/serving-metrics.js';
+import { startRedisServer, type TestRedisServer } from '../test/redis-server.js';
 import { RedisFeatureCache } from './redis-feature-cache.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const logger = createLogger('serving', 'silent');
+const prefix = 'test:';
 
 describe('the Redis feature cache', () => {
+  // A Redis of this file's own: its command statistics then count this file's script calls only.
+  let server: TestRedisServer;
   let redis: Redis;
-  let monitorBase: Redis;
-  let monitor: Redis;
-  const prefix = `test:${randomUUID()}:`;
-  /** The write-through scripts Redis received for this test file's keys. */
-  const scriptCalls: string[][] = [];
 
   before(async () => {
-    redis = createRedis(REDIS_URL, { enableAutoPipelining: true });
-    monitorBase = createRedis(REDIS_URL);
-    monitor = await monitorBase.monitor();
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      const [command] = args;
-      if (/^eval(sha)?$/i.test(command ?? '') && args.some((a) => a.startsWith(prefix))) scriptCalls.push(args);
-    });
+    server = await startRedisServer();
+    redis = createRedis(server.url, { enableAutoPipelining: true });
+    if (redis.status !== 'ready') await once(redis, 'ready'); // commands fail at once until connected
   });
   after(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    monitor.disconnect();
-    monitorBase.disconnect();
     redis.disconnect();
+    await server.stop();
   });
 
+  /** How many EVAL and EVALSHA commands the server has run (write-throughs are one script call each). */
+  const scriptCalls = async () => {
+    const stats = await redis.info('commandstats');
+    let calls = 0;
+    for (const m of stats.matchAll(/^cmdstat_(?:eval|evalsha):calls=(\d+)/gm)) calls += Number(m[1]);
+    return calls;
+  };
   const cache = (writeDelayMs?: number) =>
     new RedisFeatureCache({
       redis,
@@ -51,7 +49,7 @@ describe('the Redis feature cache', () => {
   it('sends the write-throughs of a few milliseconds as one script call, and reads them from memory meanwhile', async () => {
     // A long window, so that a slow machine cannot split the ten writes across two calls.
     const c = cache(300);
-    const before = scriptCalls.length;
+    const before = await scriptCalls();
     for (let i = 0; i < 10; i++) {
       c.write(`a-${i}`, { x: i });
       await new Promise((resolve) => setImmediate(resolve)); // each write in an event-loop turn of its own
@@ -60,9 +58,8 @@ describe('the Redis feature cache', () => {
     assert.deepEqual((await c.read('a-3'))?.features, { x: 3 }, 'this replica sees its own write at once');
     const deadline = Date.now() + 5_000;
     while ((await stored('a-9')) === null && Date.now() < deadline) await sleep(20);
-    await sleep(50); // MONITOR reports asynchronously
     for (let i = 0; i < 10; i++) assert.deepEqual((await stored(`a-${i}`))?.features, { x: i });
-    assert.equal(scriptCalls.length - before, 1, 'ten writes, one command');
+    assert.equal((await scriptCalls()) - before, 1, 'ten writes, one command');
   });
 
   it('keeps the last of several waiting writes of one entity', async () => {
