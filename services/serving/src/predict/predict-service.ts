@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type {
   BatchPrediction,
   BatchPredictRequest,
@@ -16,6 +15,7 @@ import type { ScoringVersion } from '../models/loaded-version.js';
 import type { ServedModel } from '../models/served-model.js';
 import type { PredictionRecord } from '../prediction-log/prediction-record.js';
 import { chooseArm, type ArmChoice } from '../routing/choose-arm.js';
+import { PredictionIdFactory } from './prediction-id.js';
 
 /** Where predictions go: the prediction log (append is synchronous and never throws). */
 export interface PredictionSink {
@@ -54,6 +54,8 @@ interface Answer {
  */
 export class PredictService {
   private readonly random: () => number;
+  /** Prediction ids: time-ordered UUIDs (see PredictionIdFactory). */
+  private readonly ids = new PredictionIdFactory();
   private pendingShadows = 0;
   private readonly drainWaiters: Array<() => void> = [];
   private lastFallbackWarnAt = 0;
@@ -110,7 +112,7 @@ export class PredictService {
     metrics.score.observe(answer.score);
     const variant: ServingVariant = answer.fallback ? 'champion' : choice.arm;
     const label = answer.version.task === 'binary_classification' ? (answer.score >= answer.version.threshold ? 1 : 0) : null;
-    const predictionId = randomUUID();
+    const predictionId = this.ids.next();
     this.deps.log.append({
       id: predictionId,
       requestId,
@@ -225,7 +227,7 @@ export class PredictService {
           const variant: ServingVariant = fallback ? 'champion' : g.arm;
           metrics.score.observe(score);
           const label = version.task === 'binary_classification' ? (score >= version.threshold ? 1 : 0) : null;
-          const predictionId = randomUUID();
+          const predictionId = this.ids.next();
           const entityId = req.rows[rowIndex]!.entityId ?? null;
           this.deps.log.append({
             id: predictionId,
@@ -386,7 +388,7 @@ export class PredictService {
       metrics.outcome.ok.inc();
       metrics.score.observe(score);
       this.deps.log.append({
-        id: randomUUID(),
+        id: this.ids.next(),
         requestId,
         at,
         model,

@@ -3,7 +3,7 @@ export type FeatureMap = Record<string, number | string | null>;
 
 /** One scored request and arm, as serving hands it to the prediction log. */
 export interface PredictionRecord {
-  /** uuid v4, made by serving; with `at`, the row's identity: a replay never duplicates it. */
+  /** A UUID made by serving (v7 since migration 0002, v4 before); with `at`, the row's identity: a replay never duplicates it. */
   id: string;
   requestId: string;
   at: Date;
