@@ -35,6 +35,11 @@ export const servingConfigSchema = baseConfigSchema.extend({
   AUTH_CACHE_TTL_MS: envInt(60_000, { min: 0 }),
   /** onnxruntime intra-op threads per session; 0 = onnxruntime's default (one per core). */
   ONNX_INTRA_OP_THREADS: envInt(1, { min: 0, max: 256 }),
+  /**
+   * Most rows in one onnxruntime run; more are scored in consecutive runs of this size, and the
+   * event loop serves other requests between them. 0 = no limit.
+   */
+  ONNX_MAX_ROWS_PER_RUN: envInt(500, { min: 0, max: 1_000_000 }),
   PREDICTION_RETENTION_DAYS: envInt(30, { min: 1 }),
   PREDICTION_SPILL_DIR: z.string().min(1).default(path.join('.data', 'serving', 'spill')),
   PREDICTION_LOG_BATCH_SIZE: envInt(500, { min: 1, max: 50_000 }),

@@ -74,7 +74,10 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
   const artifacts = new ArtifactCache({ dir: config.MODEL_CACHE_DIR, registry, logger });
   const models = new ModelManager({
     registry,
-    loader: new OnnxVersionLoader({ artifacts, settings: { intraOpNumThreads: config.ONNX_INTRA_OP_THREADS } }),
+    loader: new OnnxVersionLoader({
+      artifacts,
+      settings: { intraOpNumThreads: config.ONNX_INTRA_OP_THREADS, maxRowsPerRun: config.ONNX_MAX_ROWS_PER_RUN },
+    }),
     logger,
     metrics: servingMetrics,
     servedModels: config.SERVED_MODELS,
