@@ -52,6 +52,13 @@ interface Row {
   postgresCpuUs: number | null;
   /** The same for every redis-server process. */
   redisCpuUs: number | null;
+  /**
+   * The server's main thread during the run (warm-up included), as shares of the wall time: how
+   * long it ran, and how long it was ready to run but waited for a CPU another process held.
+   * Null where it is not measured (no /proc schedstat, or cluster mode, whose primary does not
+   * answer requests).
+   */
+  mainThread: { running: number; waiting: number } | null;
   /** Serving's event-loop delay during the run (prom-client's nodejs_eventloop_lag_*), ms; null for the floor. */
   loopP99Ms: number | null;
   loopMaxMs: number | null;
@@ -141,9 +148,18 @@ async function main(): Promise<void> {
       log(`${name} …`);
       // prom-client resets its event-loop histogram on every scrape: scrape once to start afresh.
       if (server === serving) await loopLag();
+      const mainThread = server === serving && WORKERS !== '1' ? null : server.pid!;
       const before = await procSnapshot();
+      const threadBefore = mainThread === null ? null : await threadSchedStat(mainThread);
+      const startedAt = performance.now();
       const result = await load(s, tmp);
+      const threadAfter = mainThread === null ? null : await threadSchedStat(mainThread);
+      const wallSeconds = (performance.now() - startedAt) / 1000;
       const after = await procSnapshot();
+      const mainThreadUse =
+        threadBefore === null || threadAfter === null
+          ? null
+          : { running: (threadAfter.running - threadBefore.running) / wallSeconds, waiting: (threadAfter.waiting - threadBefore.waiting) / wallSeconds };
       // The server also works during the warm-up; spread its CPU over every request it answered.
       const answered = result.requests * ((s.durationMs + s.warmupMs) / s.durationMs);
       const perRequestUs = (cpu: (snapshot: ProcStat[]) => number) =>
@@ -152,9 +168,10 @@ async function main(): Promise<void> {
       const postgresCpuUs = perRequestUs((x) => commandCpuSeconds(x, 'postgres'));
       const redisCpuUs = perRequestUs((x) => commandCpuSeconds(x, 'redis-server'));
       const lag = server === serving ? await loopLag() : null;
-      rows.push({ name, result, serverCpuUs, postgresCpuUs, redisCpuUs, loopP99Ms: lag?.p99 ?? null, loopMaxMs: lag?.max ?? null });
+      rows.push({ name, result, serverCpuUs, postgresCpuUs, redisCpuUs, mainThread: mainThreadUse, loopP99Ms: lag?.p99 ?? null, loopMaxMs: lag?.max ?? null });
       if (process.env.BENCH_VERBOSE) log(`  per second: ${result.seconds.map((x) => `${x.requests}/${x.p99Ms.toFixed(1)}/${x.maxMs.toFixed(0)}`).join(' ')}`);
-      log(`  ${fmt(result)}, server CPU ${serverCpuUs?.toFixed(0) ?? 'n/a'} µs/request${lag ? `, event loop p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms` : ''}`);
+      const busy = mainThreadUse === null ? '' : `, main thread running ${pct(mainThreadUse.running)}, waiting for a CPU ${pct(mainThreadUse.waiting)}`;
+      log(`  ${fmt(result)}, server CPU ${serverCpuUs?.toFixed(0) ?? 'n/a'} µs/request${busy}${lag ? `, event loop p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms` : ''}`);
       return result;
     };
     const floorUrl = `http://127.0.0.1:${floorPort}/predict`;
@@ -217,7 +234,6 @@ function printSummary(rounds: Summary[]): void {
   };
   const list = (xs: number[], f: (x: number) => string) => xs.map(f).join(', ');
   const ratios = rounds.flatMap((r) => (r.ratio === null ? [] : [r.ratio]));
-  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
   const ms = (x: number) => x.toFixed(1);
   console.log(`\nover ${rounds.length} rounds (median; each round):`);
   if (ratios.length) console.log(`  /predict with features vs floor: ${pct(median(ratios))} (${list(ratios, pct)})`);
@@ -226,9 +242,9 @@ function printSummary(rounds: Summary[]): void {
 
 function printTable(rows: Row[], floorRps: number): void {
   const lines = [
-    '| run | req/s | vs floor | p50 ms | p99 ms | errors | server CPU µs/req | Postgres CPU µs/req | Redis CPU µs/req | event-loop delay p99 / max ms | generator CPU |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(({ name, result: r, serverCpuUs, postgresCpuUs, redisCpuUs, loopP99Ms, loopMaxMs }) =>
+    '| run | req/s | vs floor | p50 ms | p99 ms | errors | server CPU µs/req | server main thread running / waiting for a CPU | Postgres CPU µs/req | Redis CPU µs/req | event-loop delay p99 / max ms | generator CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(({ name, result: r, serverCpuUs, mainThread, postgresCpuUs, redisCpuUs, loopP99Ms, loopMaxMs }) =>
       [
         name,
         r.rps.toFixed(0),
@@ -237,6 +253,7 @@ function printTable(rows: Row[], floorRps: number): void {
         r.p99Ms.toFixed(2),
         String(r.errors + r.non2xx),
         serverCpuUs === null ? 'n/a' : serverCpuUs.toFixed(0),
+        mainThread === null ? '–' : `${pct(mainThread.running)} / ${pct(mainThread.waiting)}`,
         postgresCpuUs === null ? 'n/a' : postgresCpuUs.toFixed(0),
         redisCpuUs === null ? 'n/a' : redisCpuUs.toFixed(1),
         loopP99Ms === null || loopMaxMs === null ? '–' : `${loopP99Ms.toFixed(1)} / ${loopMaxMs.toFixed(1)}`,
@@ -294,6 +311,19 @@ async function procSnapshot(): Promise<ProcStat[] | null> {
   );
   return stats.filter((x): x is ProcStat => x !== null);
 }
+
+/**
+ * Seconds a process's main thread has run, and has waited on a run queue for a CPU
+ * (`/proc/<pid>/task/<pid>/schedstat`), or null where /proc cannot tell.
+ */
+async function threadSchedStat(pid: number): Promise<{ running: number; waiting: number } | null> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').catch(() => null);
+  if (!text) return null;
+  const [running, waiting] = text.trim().split(' ').map(Number);
+  return running === undefined || waiting === undefined ? null : { running: running / 1e9, waiting: waiting / 1e9 };
+}
+
+const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
 
 /** CPU seconds of a process and its direct children (cluster workers). */
 const processCpuSeconds = (snapshot: ProcStat[], pid: number): number =>
