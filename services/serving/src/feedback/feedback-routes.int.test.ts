@@ -258,8 +258,9 @@ describe('POST /feedback for predictions not yet in the table', () => {
 
 describe('GET /predictions', () => {
   let app: Awaited<ReturnType<typeof newApp>>['app'];
+  let log: PredictionLog;
   beforeEach(async () => {
-    ({ app } = await newApp());
+    ({ app, log } = await newApp());
   });
   const get = (query: Record<string, unknown>, role = 'reader') => request(app).get('/predictions').set('x-test-role', role).query(query);
   const t0 = Date.parse('2026-11-01T10:00:00Z');
@@ -290,6 +291,51 @@ describe('GET /predictions', () => {
     assert.equal(second.outcome.label, 1);
     assert.equal(second.outcome.at, '2026-11-02T00:00:00.000Z');
     assert.ok(second.outcome.receivedAt);
+  });
+
+  it("shows this replica's predictions not yet written, in order among the table's, with their outcomes, each once", async () => {
+    // Tab and backslash: the entity id travels through COPY's escaping and back.
+    const entityId = `pending\t\\entity-${Date.now()}`;
+    const ids = (res: { body: { items: { predictionId: string }[] } }) => res.body.items.map((i) => i.predictionId);
+    const stored1 = await logged({ entityId, at: new Date(t0) });
+    const stored2 = await logged({ entityId, at: new Date(t0 + 120_000) });
+    const pending1 = makeRecord({ entityId, at: new Date(t0 + 60_000), requestId: 'req\\1' });
+    const pending2 = makeRecord({ entityId, at: new Date(t0 + 180_000), variant: 'shadow', version: 7, score: Number.NaN, label: null, fallback: true });
+    // In the table and still in memory (as while a batch commits): shown once.
+    const both = makeRecord({ entityId, at: new Date(t0 + 90_000) });
+    await insertRecords(store, [both]);
+    for (const r of [pending1, pending2, both]) log.append(r);
+    // Not this entity's, though the bytes of its id are in their lines.
+    log.append(makeRecord({ entityId: `${entityId}-other` }));
+    log.append(makeRecord({ entityId: 'someone-else', requestId: entityId }));
+    log.append(makeRecord({ entityId, model: 'churn' }));
+    assert.equal(
+      (await request(app).post('/feedback').set('x-test-role', 'predictor').send({ predictionId: pending1.id, label: 1 })).status,
+      202,
+    );
+
+    const before = await get({ entityId, model: 'credit-default' });
+    assert.equal(before.status, 200);
+    assert.deepEqual(ids(before), [pending2.id, stored2.id, both.id, pending1.id, stored1.id]);
+    assert.deepEqual(before.body.items[0], {
+      predictionId: pending2.id,
+      requestId: pending2.requestId,
+      at: pending2.at.toISOString(),
+      model: 'credit-default',
+      version: 7,
+      variant: 'shadow',
+      score: null,
+      label: null,
+      fallback: true,
+      outcome: null,
+    });
+    assert.equal(before.body.items[3].requestId, 'req\\1');
+    assert.equal(before.body.items[3].outcome.label, 1);
+    assert.deepEqual(ids(await get({ entityId, model: 'credit-default', limit: 2 })), [pending2.id, stored2.id]);
+    assert.equal((await get({ entityId })).body.items.length, 6, 'without a model filter, the churn prediction too');
+
+    await log.flush();
+    assert.deepEqual(await get({ entityId, model: 'credit-default' }).then((r) => r.body), before.body, 'the same once written');
   });
 
   it('filters by model', async () => {

@@ -15,7 +15,7 @@ import { PgPredictionReadModel } from './pg-prediction-read-model.js';
 
 export interface FeedbackRoutesDeps {
   pool: Pool;
-  log: Pick<PredictionLog, 'findPending' | 'hasSpillBacklog'>;
+  log: Pick<PredictionLog, 'findPending' | 'pendingForEntity' | 'hasSpillBacklog'>;
   requireRole: (role: Role) => express.RequestHandler;
   /** Wait this long for an unknown prediction id to appear before 404 (other replicas' buffers). Default 500. */
   notFoundGraceMs?: number;
@@ -80,7 +80,8 @@ export const feedbackRouteSpecs: RouteSpec[] = [
     method: 'get',
     path: '/predictions',
     summary: "An entity's logged predictions with their outcomes, newest first",
-    description: 'Predictions appear here within about one flush interval (200 ms) of being made.',
+    description:
+      "This replica's predictions appear at once, read from memory until they are written; another replica's within about one flush interval (200 ms).",
     role: 'reader',
     query: ListPredictionsQuery,
     responses: { 200: { description: 'the predictions', schema: PredictionList } },

@@ -40,6 +40,7 @@ function fakeLog(opts: { pending?: boolean; classifier?: boolean; backlog?: bool
       opts.calls?.push('buffer');
       return opts.pending ? { at: AT, classifier: opts.classifier ?? true } : null;
     },
+    pendingForEntity: () => [],
     hasSpillBacklog: () => {
       opts.calls?.push('backlog');
       return opts.backlog ?? false;

@@ -2,11 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoggedPrediction } from '@contender/contracts';
 import { ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError } from '@contender/platform';
 import type { FoundPrediction, PgFeedbackStore, StoredFeedback } from './pg-feedback-store.js';
+import type { PendingPrediction } from '../prediction-log/prediction-record.js';
 import type { PgPredictionReadModel } from './pg-prediction-read-model.js';
 
 /** What the feedback rules need from the prediction log: predictions not yet in the table. */
 export interface UnwrittenPredictions {
   findPending(predictionId: string): FoundPrediction | null;
+  pendingForEntity(entityId: string, model?: string): PendingPrediction[];
   hasSpillBacklog(): boolean;
 }
 
@@ -69,8 +71,37 @@ export class FeedbackService {
     return existing;
   }
 
-  listPredictions(q: { entityId: string; model?: string | undefined; limit: number }): Promise<LoggedPrediction[]> {
-    return this.deps.readModel.listForEntity(q);
+  /**
+   * An entity's predictions, newest first: the table's, and this replica's not yet written (so a
+   * client sees its own prediction at once, not after the next flush). Memory is read before the
+   * table: a record leaves memory only once committed, so none in transit is missed, and one seen
+   * in both is shown once. Another replica's unwritten predictions appear once it flushes.
+   */
+  async listPredictions(q: { entityId: string; model?: string | undefined; limit: number }): Promise<LoggedPrediction[]> {
+    const pending = this.deps.log.pendingForEntity(q.entityId, q.model);
+    const stored = await this.deps.readModel.listForEntity(q);
+    if (pending.length === 0) return stored;
+    const inTable = new Set(stored.map((p) => p.predictionId));
+    const unwritten = pending.filter((p) => !inTable.has(p.id));
+    if (unwritten.length === 0) return stored;
+    const outcomes = await this.deps.readModel.outcomes(unwritten.map((p) => p.id));
+    const merged: LoggedPrediction[] = stored.concat(
+      unwritten.map((p) => ({
+        predictionId: p.id,
+        requestId: p.requestId,
+        at: p.at.toISOString(),
+        model: p.model,
+        version: p.version,
+        variant: p.variant,
+        score: Number.isFinite(p.score) ? p.score : null,
+        label: p.label,
+        fallback: p.fallback,
+        outcome: outcomes.get(p.id) ?? null,
+      })),
+    );
+    // The table's order: newest first, ties by id (lower-case UUIDs compare as their bytes do).
+    merged.sort((a, b) => (a.at === b.at ? (a.predictionId < b.predictionId ? 1 : -1) : a.at < b.at ? 1 : -1));
+    return merged.slice(0, q.limit);
   }
 
   /**

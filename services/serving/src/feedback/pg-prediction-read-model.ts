@@ -26,6 +26,10 @@ const SELECT = `
 const BY_ENTITY = `${SELECT} WHERE p.entity_id = $1 ORDER BY p.at DESC, p.id DESC LIMIT $2`;
 const BY_ENTITY_AND_MODEL = `${SELECT} WHERE p.entity_id = $1 AND p.model = $2 ORDER BY p.at DESC, p.id DESC LIMIT $3`;
 
+const OUTCOMES = 'SELECT prediction_id, label, at, received_at FROM serving.feedback WHERE prediction_id = ANY($1::uuid[])';
+
+export type Outcome = NonNullable<LoggedPrediction['outcome']>;
+
 /** Logged predictions joined with their outcomes, as GET /predictions shows them. */
 export class PgPredictionReadModel {
   constructor(private readonly db: Queryable) {}
@@ -51,5 +55,16 @@ export class PgPredictionReadModel {
           ? null
           : { label: r.outcome_label, at: r.outcome_at.toISOString(), receivedAt: r.outcome_received_at.toISOString() },
     }));
+  }
+
+  /** The outcomes recorded for these predictions (by lower-case id); ids without one are absent. */
+  async outcomes(predictionIds: readonly string[]): Promise<Map<string, Outcome>> {
+    const found = new Map<string, Outcome>();
+    if (predictionIds.length === 0) return found;
+    const { rows } = await this.db.query<{ prediction_id: string; label: number; at: Date; received_at: Date }>(OUTCOMES, [
+      predictionIds,
+    ]);
+    for (const r of rows) found.set(r.prediction_id, { label: r.label, at: r.at.toISOString(), receivedAt: r.received_at.toISOString() });
+    return found;
   }
 }

@@ -3,7 +3,15 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger, Pool } from '@contender/platform';
 import { PgPredictionPartitions } from './pg-prediction-partitions.js';
 import { PgPredictionStore } from './pg-prediction-store.js';
-import { lineText, toLogRow, type LogRow, type PredictionRecord } from './prediction-record.js';
+import {
+  entityNeedle,
+  lineText,
+  parseLogLine,
+  toLogRow,
+  type LogRow,
+  type PendingPrediction,
+  type PredictionRecord,
+} from './prediction-record.js';
 import { SpillFile, type RejectedEntry } from './spill-file.js';
 
 export type { FeatureMap, PredictionRecord, PredictionVariant } from './prediction-record.js';
@@ -74,8 +82,11 @@ export class PredictionLog {
   private buffer: LogRow[] = [];
   /** Appended records that could not be turned into rows, on their way to the rejected file. */
   private malformed: RejectedEntry[] = [];
-  /** Records in memory not yet committed or spilled (buffered or in a write), for findPending(). */
-  private readonly unwritten = new Map<string, { at: Date; classifier: boolean; n: number }>();
+  /**
+   * Records in memory not yet committed or spilled (buffered or in a write), by lower-case id, for
+   * findPending() and pendingForEntity(); n counts appends of the same id.
+   */
+  private readonly unwritten = new Map<string, { row: LogRow; n: number }>();
   private unwrittenCount = 0;
 
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
@@ -262,7 +273,23 @@ export class PredictionLog {
   /** A prediction appended here and not yet committed or spilled (so not findable in the table). */
   findPending(predictionId: string): { at: Date; classifier: boolean } | null {
     const hit = this.unwritten.get(predictionId.toLowerCase());
-    return hit ? { at: hit.at, classifier: hit.classifier } : null;
+    return hit ? { at: hit.row.at, classifier: hit.row.classifier } : null;
+  }
+
+  /**
+   * An entity's predictions appended here and not yet committed or spilled (of `model` only, when
+   * given), in no particular order: what GET /predictions adds to the table's rows. Scans memory
+   * (one flush interval of predictions), matching the entity's bytes before parsing a line.
+   */
+  pendingForEntity(entityId: string, model?: string): PendingPrediction[] {
+    const found: PendingPrediction[] = [];
+    const needle = entityNeedle(entityId);
+    for (const { row } of this.unwritten.values()) {
+      if (row.line.indexOf(needle) < 0) continue;
+      const p = parseLogLine(row);
+      if (p && p.entityId === entityId && (model === undefined || p.model === model)) found.push(p);
+    }
+    return found;
   }
 
   /** True while spilled predictions wait on disk: a prediction missing from the table may be there. */
@@ -374,7 +401,7 @@ export class PredictionLog {
     const id = r.id.toLowerCase();
     const hit = this.unwritten.get(id);
     if (hit) hit.n++;
-    else this.unwritten.set(id, { at: r.at, classifier: r.classifier, n: 1 });
+    else this.unwritten.set(id, { row: r, n: 1 });
     this.unwrittenCount++;
   }
 

@@ -1,6 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { COPY_COLUMNS, cleanText, copyData, fromSpillLine, lineText, recordProblem, toLogRow } from './prediction-record.js';
+import {
+  COPY_COLUMNS,
+  cleanText,
+  copyData,
+  entityNeedle,
+  fromSpillLine,
+  lineText,
+  parseLogLine,
+  recordProblem,
+  toLogRow,
+} from './prediction-record.js';
 import { makeRecord } from './test-helpers.js';
 import type { LogRow } from './prediction-record.js';
 
@@ -74,6 +84,27 @@ describe('prediction record', () => {
     const json = JSON.stringify(makeRecord());
     assert.equal(fromSpillLine(json.slice(0, json.length - 5)), null);
     assert.equal(fromSpillLine('42'), null);
+  });
+
+  it('reads back from its line what GET /predictions shows, through the escaping', () => {
+    const r = makeRecord({ entityId: 'a\tb\\c\nd', requestId: 'r\r1', model: 'm\\x', version: 9, variant: 'shadow', score: Number.NaN, label: null, fallback: true });
+    const row = toLogRow(r);
+    assert.deepEqual(parseLogLine(row), {
+      id: r.id,
+      requestId: 'r\r1',
+      at: r.at,
+      model: 'm\\x',
+      version: 9,
+      variant: 'shadow',
+      entityId: 'a\tb\\c\nd',
+      score: Number.NaN,
+      label: null,
+      fallback: true,
+    });
+    assert.equal(parseLogLine(toLogRow(makeRecord({ score: 0.125, label: 1 })))?.score, 0.125);
+    assert.equal(parseLogLine(toLogRow(makeRecord({ entityId: null }))), null, 'no entity, nothing to list it under');
+    assert.ok(row.line.includes(entityNeedle(r.entityId!)), 'the needle is in the line of that entity');
+    assert.ok(!toLogRow(makeRecord({ entityId: 'a\tb\\c\nd-2' })).line.includes(entityNeedle(r.entityId!)), 'and not in a longer id');
   });
 
   it('refuses to make a row of a record that could not be stored, saying why', () => {

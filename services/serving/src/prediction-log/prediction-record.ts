@@ -123,6 +123,43 @@ export function toLogRow(r: PredictionRecord): LogRow {
   return { id: r.id, at: r.at, classifier: r.label !== null, line: Buffer.from(line) };
 }
 
+/** A prediction read back from its COPY line: the columns GET /predictions shows. */
+export type PendingPrediction = Pick<PredictionRecord, 'id' | 'requestId' | 'at' | 'model' | 'version' | 'variant' | 'score' | 'label' | 'fallback'> & {
+  entityId: string;
+};
+
+const COPY_UNESCAPES: Record<string, string> = { '\\\\': '\\', '\\n': '\n', '\\r': '\r', '\\t': '\t' };
+const copyUnescape = (s: string): string => (s.includes('\\') ? s.replace(/\\[\\nrt]/g, (e) => COPY_UNESCAPES[e]!) : s);
+const FIELD = Object.fromEntries(COPY_COLUMNS.map((c, i) => [c, i])) as Record<(typeof COPY_COLUMNS)[number], number>;
+
+/**
+ * The bytes that surround `entityId` in the line of a prediction of that entity (a tab cannot
+ * occur inside a COPY field): a cheap first test before parsing a line.
+ */
+export function entityNeedle(entityId: string): Buffer {
+  return Buffer.from(`\t${copyField(entityId)}\t`);
+}
+
+/** A row's line parsed back into the prediction it records, or null for a row without an entity. */
+export function parseLogLine(row: LogRow): PendingPrediction | null {
+  const f = lineText(row).split('\t');
+  const entity = f[FIELD.entity_id]!;
+  if (f.length !== COPY_COLUMNS.length || entity === '\\N') return null;
+  const label = f[FIELD.label]!;
+  return {
+    id: row.id,
+    requestId: copyUnescape(f[FIELD.request_id]!),
+    at: row.at,
+    model: copyUnescape(f[FIELD.model]!),
+    version: Number(f[FIELD.version]),
+    variant: f[FIELD.variant] as PredictionVariant,
+    entityId: copyUnescape(entity),
+    score: Number(f[FIELD.score]),
+    label: label === '\\N' ? null : Number(label),
+    fallback: f[FIELD.fallback] === 't',
+  };
+}
+
 /** The rows as COPY input (and as spill file content): their lines, one after the other. */
 export function copyData(rows: readonly LogRow[]): Buffer {
   return Buffer.concat(rows.map((r) => r.line));
@@ -154,7 +191,7 @@ export function fromSpillLine(line: string): LogRow | null {
   if (fields.length !== COPY_COLUMNS.length || !UUID.test(fields[0]!)) return null;
   const at = new Date(fields[2]!);
   if (Number.isNaN(at.getTime())) return null;
-  return { id: fields[0]!, at, classifier: fields[COPY_COLUMNS.indexOf('label')] !== '\\N', line: Buffer.from(`${line}\n`) };
+  return { id: fields[0]!, at, classifier: fields[FIELD.label] !== '\\N', line: Buffer.from(`${line}\n`) };
 }
 
 /** Parses an old-format spill line (JSON, one record) back into a record, or null. */
