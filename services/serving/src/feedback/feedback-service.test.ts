@@ -40,7 +40,7 @@ function fakeLog(opts: { pending?: boolean; classifier?: boolean; backlog?: bool
       opts.calls?.push('buffer');
       return opts.pending ? { at: AT, classifier: opts.classifier ?? true } : null;
     },
-    pendingForEntity: () => [],
+    pendingForEntity: async () => [],
     hasSpillBacklog: () => {
       opts.calls?.push('backlog');
       return opts.backlog ?? false;

@@ -8,7 +8,7 @@ import type { PgPredictionReadModel } from './pg-prediction-read-model.js';
 /** What the feedback rules need from the prediction log: predictions not yet in the table. */
 export interface UnwrittenPredictions {
   findPending(predictionId: string): FoundPrediction | null;
-  pendingForEntity(entityId: string, model?: string): PendingPrediction[];
+  pendingForEntity(entityId: string, model?: string): Promise<PendingPrediction[]>;
   hasSpillBacklog(): boolean;
 }
 
@@ -78,7 +78,7 @@ export class FeedbackService {
    * in both is shown once. Another replica's unwritten predictions appear once it flushes.
    */
   async listPredictions(q: { entityId: string; model?: string | undefined; limit: number }): Promise<LoggedPrediction[]> {
-    const pending = this.deps.log.pendingForEntity(q.entityId, q.model);
+    const pending = await this.deps.log.pendingForEntity(q.entityId, q.model);
     const stored = await this.deps.readModel.listForEntity(q);
     if (pending.length === 0) return stored;
     const inTable = new Set(stored.map((p) => p.predictionId));

@@ -125,6 +125,22 @@ describe('prediction log', () => {
     await log.close();
   });
 
+  it("lists an entity's buffered records across a large buffer, letting the event loop run between chunks", async () => {
+    const { log } = await newLog({ flushIntervalMs: 3_600_000, batchSize: 5_000 });
+    await log.start();
+    const mine = [0, 999, 1_000, 2_499].map((i) => ({ i, r: makeRecord({ entityId: 'scan-me', score: i }) }));
+    for (let i = 0; i < 2_500; i++) log.append(mine.find((m) => m.i === i)?.r ?? makeRecord({ entityId: `other-${i}` }));
+    const immediate = new Promise<string>((resolve) => setImmediate(() => resolve('event loop')));
+    const listing = log.pendingForEntity('scan-me');
+    assert.equal(await Promise.race([immediate, listing.then(() => 'listing')]), 'event loop', 'other work runs before the scan ends');
+    const found = await listing;
+    assert.deepEqual(found.map((p) => p.id).sort(), mine.map((m) => m.r.id).sort());
+    assert.deepEqual(await log.pendingForEntity('scan-me', 'another-model'), []);
+    await log.flush();
+    assert.deepEqual(await log.pendingForEntity('scan-me'), [], 'written records are the table\'s to show');
+    await log.close();
+  });
+
   it('writes everything still buffered on close, and close can be called twice', async () => {
     const { log } = await newLog({ flushIntervalMs: 3_600_000, batchSize: 1_000 });
     await log.start();
