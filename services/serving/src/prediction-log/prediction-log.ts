@@ -283,8 +283,8 @@ export class PredictionLog {
    * An entity's predictions appended here and not yet committed or spilled (of `model` only, when
    * given), in no particular order: what GET /predictions adds to the table's rows. Scans the
    * records in memory when called, matching the entity's bytes before parsing a line, and yields
-   * to the event loop every SCAN_CHUNK records (a full buffer of 10,000 takes 4-10 ms), so
-   * predictions are answered meanwhile. A record committed during the scan is in the table.
+   * to the event loop every SCAN_CHUNK records, so a full buffer (10,000 by default) does not hold
+   * up the predictions arriving meanwhile. A record committed during the scan is in the table.
    */
   async pendingForEntity(entityId: string, model?: string): Promise<PendingPrediction[]> {
     const found: PendingPrediction[] = [];
