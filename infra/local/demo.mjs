@@ -86,7 +86,8 @@ const again = await call('POST', `${S}/predict`, { model: MODEL, entityId: `cust
 console.log(`  customer-${rows[0].ID} again, features from the cache: ${again.json.variant} v${again.json.version} score ${again.json.score.toFixed(4)}`);
 const fb = await call('POST', `${S}/feedback`, { predictionId: first.predictionId, label: rows[0][LABEL] });
 console.log(`$ POST ${S}/feedback → ${fb.status}`);
-// The log writes in batches a fraction of a second behind the answers.
+// A serving process lists its own predictions at once; with SERVING_WORKERS > 1 another worker's
+// appear when it flushes its log, a fraction of a second behind the answers.
 let hist;
 for (const until = Date.now() + 5_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
   hist = await call('GET', `${S}/predictions?entityId=customer-${rows[0].ID}&model=${MODEL}&limit=5`);
