@@ -54,6 +54,9 @@ type Settings = Required<Omit<PredictionLogDeps, 'pool' | 'logger' | 'metrics' |
 
 const FLUSH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/** Records scanned by pendingForEntity between two yields to the event loop. */
+const SCAN_CHUNK = 1_000;
+
 /**
  * The prediction log: every answered (and shadow-scored) prediction lands in serving.prediction
  * exactly once, without the request path ever waiting on Postgres.
@@ -71,9 +74,6 @@ const FLUSH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
  * what was still in memory: at most one flush interval of predictions, or whatever a stalled
  * write held (bounded by writeTimeoutMs and maxBufferedRecords).
  */
-/** Records scanned by pendingForEntity between two yields to the event loop (about 0.5-1 ms). */
-const SCAN_CHUNK = 1_000;
-
 export class PredictionLog {
   private readonly logger: Logger;
   private readonly settings: Settings;
