@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createTestDatabase, type TestDatabase, freePort } from '@contender/platform/testing';
+import { createTestDatabase, deleteRedisKeys, type TestDatabase, freePort } from '@contender/platform/testing';
 import { startTestRegistry, type TestRegistry } from '@contender/registry/testing';
 import { metricValue } from './test/metric-value.js';
 import { RegistryAdmin, TREECL2, TREECL2_FEATURES, fixture } from './test/registry-fixtures.js';
@@ -66,15 +66,17 @@ describe('the serving process (dist/main.js)', () => {
   async function start(env: Record<string, string>): Promise<{ proc: ChildProcess; port: number; db: TestDatabase; exited: Promise<number | null> }> {
     const db = await createTestDatabase('serving_main');
     const tmp = await mkdtemp(path.join(os.tmpdir(), 'contender-serving-main-'));
-    cleanups.push(() => db.drop(), () => rm(tmp, { recursive: true, force: true }));
+    const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const redisKeyPrefix = `t-main-${randomBytes(4).toString('hex')}:`;
+    cleanups.push(() => deleteRedisKeys(redisUrl, redisKeyPrefix), () => db.drop(), () => rm(tmp, { recursive: true, force: true }));
     const port = await freePort();
     const proc = spawn(process.execPath, [MAIN], {
       env: {
         ...process.env,
         PORT: String(port),
         DATABASE_URL: db.url,
-        REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
-        REDIS_KEY_PREFIX: `t-main-${randomBytes(4).toString('hex')}:`,
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: redisKeyPrefix,
         REGISTRY_URL: reg.url,
         REGISTRY_API_KEY: serviceKey,
         MODEL_CACHE_DIR: path.join(tmp, 'models'),

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { closeServer, createLogger, createPool, ensureDatabase } from '@contender/platform';
+import { deleteRedisKeys } from '@contender/platform/testing';
 import { createApp, type ServingApp } from './app.js';
 import { servingConfigSchema, type ServingConfig } from './config.js';
 import { buildServingContainer, type ServingContainer } from './container.js';
@@ -16,7 +17,10 @@ export interface TestServingOptions {
   apiKey: string;
   databaseUrl: string;
   redisUrl?: string;
-  /** Default: a random one, so parallel test files never share feature keys. */
+  /**
+   * Default: a random one, so parallel test files never share feature keys; its keys are deleted
+   * on close().
+   */
   redisKeyPrefix?: string;
   /** Extra environment for the config (e.g. SERVED_MODELS, RECONCILE_INTERVAL_MS). */
   env?: Record<string, string>;
@@ -93,6 +97,7 @@ export async function startTestServing(opts: TestServingOptions): Promise<TestSe
       await closeServer(server).catch(() => {});
       await container.close();
       await rm(tmp, { recursive: true, force: true });
+      if (opts.redisKeyPrefix === undefined) await deleteRedisKeys(config.REDIS_URL, config.REDIS_KEY_PREFIX);
     })());
   try {
     await container.start();

@@ -27,7 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TAIWAN_CREDIT_CSV, TAIWAN_CREDIT_LABEL } from '@contender/fixtures';
 import { exportToOnnx, loadCsvDataset, trainGbdt } from '@contender/ml';
-import { createTestDatabase, freePort } from '@contender/platform/testing';
+import { createTestDatabase, deleteRedisKeys, freePort } from '@contender/platform/testing';
 import { startTestRegistry } from '@contender/registry/testing';
 import { RegistryAdmin } from '../test/registry-fixtures.js';
 import type { LoadResult, LoadSpec } from './load-generator.js';
@@ -87,16 +87,19 @@ async function main(): Promise<void> {
     const db = await createTestDatabase('bench_serving');
     cleanup.push(() => db.drop());
     const port = await freePort();
+    const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const redisKeyPrefix = `bench-${randomBytes(4).toString('hex')}:`;
+    cleanup.push(() => deleteRedisKeys(redisUrl, redisKeyPrefix));
     const nodeArgs = (process.env.BENCH_SERVING_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const serving = spawn(process.execPath, [...nodeArgs, path.resolve(here, '../main.js')], {
       env: {
         ...process.env,
         PORT: String(port),
         DATABASE_URL: db.url,
-        REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+        REDIS_URL: redisUrl,
         REGISTRY_URL: registry.url,
         REGISTRY_API_KEY: await registry.createKey('predictor', 'bench-serving'),
-        REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}:`,
+        REDIS_KEY_PREFIX: redisKeyPrefix,
         MODEL_CACHE_DIR: path.join(tmp, 'models'),
         PREDICTION_SPILL_DIR: path.join(tmp, 'spill'),
         SERVING_WORKERS: WORKERS,
