@@ -12,8 +12,8 @@ export S3_TEST_SECRET_KEY=${S3_TEST_SECRET_KEY:-testing}
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://127.0.0.1:5432/postgres}
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379}
 
-need() { # $1 = what, $2 = how to check, $3 = hint
-  if ! bash -c "$2" >/dev/null 2>&1; then echo "npm test: $1 is not reachable. $3" >&2; exit 1; fi
+need() { # $1 = what, $2 = how to check, $3 = hint (a server that accepts but never answers fails too)
+  if ! timeout 20 bash -c "$2" >/dev/null 2>&1; then echo "npm test: $1 is not reachable or does not answer. $3" >&2; exit 1; fi
 }
 need "PostgreSQL at $TEST_DATABASE_URL" "psql '$TEST_DATABASE_URL' -c 'select 1'" \
   "Start it, e.g. pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start"
@@ -21,7 +21,7 @@ need "Redis at $TEST_REDIS_URL" "redis-cli -u '$TEST_REDIS_URL' ping | grep -q P
   "Start it, e.g. redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no"
 
 started_s3=0
-if ! curl -fs -o /dev/null "$S3_TEST_ENDPOINT/healthcheck"; then
+if ! curl -fs --max-time 5 -o /dev/null "$S3_TEST_ENDPOINT/healthcheck"; then
   echo "npm test: starting the S3 test server (infra/s3-test-server)"
   PROXY_PORT=${S3_TEST_ENDPOINT##*:} bash infra/s3-test-server/start.sh
   started_s3=1
