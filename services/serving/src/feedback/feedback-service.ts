@@ -80,25 +80,10 @@ export class FeedbackService {
   async listPredictions(q: { entityId: string; model?: string | undefined; limit: number }): Promise<LoggedPrediction[]> {
     const pending = await this.deps.log.pendingForEntity(q.entityId, q.model);
     const stored = await this.deps.readModel.listForEntity(q);
-    if (pending.length === 0) return stored;
     const inTable = new Set(stored.map((p) => p.predictionId));
     const unwritten = pending.filter((p) => !inTable.has(p.id));
     if (unwritten.length === 0) return stored;
-    const outcomes = await this.deps.readModel.outcomes(unwritten.map((p) => p.id));
-    const merged: LoggedPrediction[] = stored.concat(
-      unwritten.map((p) => ({
-        predictionId: p.id,
-        requestId: p.requestId,
-        at: p.at.toISOString(),
-        model: p.model,
-        version: p.version,
-        variant: p.variant,
-        score: Number.isFinite(p.score) ? p.score : null,
-        label: p.label,
-        fallback: p.fallback,
-        outcome: outcomes.get(p.id) ?? null,
-      })),
-    );
+    const merged = stored.concat(await this.deps.readModel.withOutcomes(unwritten));
     // The table's order: newest first, ties by id (lower-case UUIDs compare as their bytes do).
     merged.sort((a, b) => (a.at === b.at ? (a.predictionId < b.predictionId ? 1 : -1) : a.at < b.at ? 1 : -1));
     return merged.slice(0, q.limit);

@@ -1,5 +1,6 @@
 import type { LoggedPrediction, LoggedVariant } from '@contender/contracts';
 import type { Queryable } from '@contender/platform';
+import type { PendingPrediction } from '../prediction-log/prediction-record.js';
 
 interface Row {
   id: string;
@@ -28,7 +29,15 @@ const BY_ENTITY_AND_MODEL = `${SELECT} WHERE p.entity_id = $1 AND p.model = $2 O
 
 const OUTCOMES = 'SELECT prediction_id, label, at, received_at FROM serving.feedback WHERE prediction_id = ANY($1::uuid[])';
 
-export type Outcome = NonNullable<LoggedPrediction['outcome']>;
+type Outcome = NonNullable<LoggedPrediction['outcome']>;
+
+// JSON has no NaN or Infinity; a score that was not finite is shown as null.
+const shownScore = (score: number): number | null => (Number.isFinite(score) ? score : null);
+const outcome = (label: number, at: Date, receivedAt: Date): Outcome => ({
+  label,
+  at: at.toISOString(),
+  receivedAt: receivedAt.toISOString(),
+});
 
 /** Logged predictions joined with their outcomes, as GET /predictions shows them. */
 export class PgPredictionReadModel {
@@ -46,25 +55,34 @@ export class PgPredictionReadModel {
       model: r.model,
       version: r.version,
       variant: r.variant,
-      // JSON has no NaN or Infinity; a score that was not finite is shown as null.
-      score: Number.isFinite(r.score) ? r.score : null,
+      score: shownScore(r.score),
       label: r.label,
       fallback: r.fallback,
       outcome:
         r.outcome_label === null || r.outcome_at === null || r.outcome_received_at === null
           ? null
-          : { label: r.outcome_label, at: r.outcome_at.toISOString(), receivedAt: r.outcome_received_at.toISOString() },
+          : outcome(r.outcome_label, r.outcome_at, r.outcome_received_at),
     }));
   }
 
-  /** The outcomes recorded for these predictions (by lower-case id); ids without one are absent. */
-  async outcomes(predictionIds: readonly string[]): Promise<Map<string, Outcome>> {
-    const found = new Map<string, Outcome>();
-    if (predictionIds.length === 0) return found;
+  /** Predictions not yet in the table (the log's memory), shown like listForEntity's, with the outcomes already recorded. */
+  async withOutcomes(pending: readonly PendingPrediction[]): Promise<LoggedPrediction[]> {
+    if (pending.length === 0) return [];
     const { rows } = await this.db.query<{ prediction_id: string; label: number; at: Date; received_at: Date }>(OUTCOMES, [
-      predictionIds,
+      pending.map((p) => p.id),
     ]);
-    for (const r of rows) found.set(r.prediction_id, { label: r.label, at: r.at.toISOString(), receivedAt: r.received_at.toISOString() });
-    return found;
+    const outcomes = new Map(rows.map((r) => [r.prediction_id, outcome(r.label, r.at, r.received_at)]));
+    return pending.map((p) => ({
+      predictionId: p.id,
+      requestId: p.requestId,
+      at: p.at.toISOString(),
+      model: p.model,
+      version: p.version,
+      variant: p.variant,
+      score: shownScore(p.score),
+      label: p.label,
+      fallback: p.fallback,
+      outcome: outcomes.get(p.id) ?? null,
+    }));
   }
 }
