@@ -56,7 +56,12 @@ setInterval(() => {
 
 process.prependListener('SIGTERM', () => {
   const bySecond = new Map<number, Stall[]>();
-  for (const s of stalls) bySecond.set(Math.floor(s.at / 1000), [...(bySecond.get(Math.floor(s.at / 1000)) ?? []), s]);
+  for (const s of stalls) {
+    const second = Math.floor(s.at / 1000);
+    const list = bySecond.get(second);
+    if (list) list.push(s);
+    else bySecond.set(second, [s]);
+  }
   const sum = (xs: Stall[], k: keyof Stall) => xs.reduce((a, s) => a + s[k], 0).toFixed(0);
   const lines = [...bySecond].map(
     ([sec, xs]) =>
