@@ -38,13 +38,15 @@ export function closeServer(server: Server): Promise<void> {
 
 /**
  * Wires SIGTERM/SIGINT to `shutdown`, with a hard-exit timer so a stuck step cannot keep the
- * process alive past the orchestrator's grace period.
+ * process alive past the orchestrator's grace period. `lastWords`, if given, runs synchronously
+ * just before that hard exit: whatever state the unfinished shutdown still held can be saved there.
  */
-export function handleSignals(logger: Logger, shutdown: () => Promise<void>, timeoutMs: number): void {
+export function handleSignals(logger: Logger, shutdown: () => Promise<void>, timeoutMs: number, lastWords?: () => void): void {
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
       logger.error({ timeoutMs }, 'shutdown timed out; exiting');
+      if (lastWords) runLastWords(logger, lastWords);
       process.exit(1);
     }, timeoutMs);
     timer.unref();
@@ -58,4 +60,34 @@ export function handleSignals(logger: Logger, shutdown: () => Promise<void>, tim
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+}
+
+/**
+ * An uncaught exception — or an unhandled rejection, which Node raises as one — leaves the process
+ * in a state nothing can vouch for, so it exits (with 1), as Node would; but first it logs the
+ * error and runs `lastWords` synchronously, to save what must not die with it. An orderly shutdown
+ * is not attempted: it would run on top of the broken state, and could hang.
+ */
+export function handleFatalErrors(logger: Logger, lastWords: () => void): void {
+  process.on('uncaughtException', (err, origin) => {
+    try {
+      logger.fatal({ err, origin }, 'uncaught exception; exiting');
+    } catch {
+      // Nothing better to do: the exit below still happens.
+    }
+    runLastWords(logger, lastWords);
+    process.exit(1);
+  });
+}
+
+function runLastWords(logger: Logger, lastWords: () => void): void {
+  try {
+    lastWords();
+  } catch (err) {
+    try {
+      logger.fatal({ err }, 'saving state before exiting failed');
+    } catch {
+      // As above.
+    }
+  }
 }
