@@ -9,6 +9,7 @@ import {
   createPool,
   createShutdown,
   ensureDatabase,
+  handleFatalErrors,
   handleSignals,
   loadConfig,
   type Logger,
@@ -100,7 +101,11 @@ async function runWorker(cfg: ServingConfig, workerIndex: string | null): Promis
     { name: 'stop accepting and drain in-flight requests', run: () => closeServer(server) },
     { name: 'close the container', run: () => container.close() },
   ]);
-  handleSignals(log, shutdown, cfg.SHUTDOWN_TIMEOUT_MS);
+  // A process that dies without finishing a shutdown first saves the predictions it still holds
+  // in memory to its spill folder; the next start (or the replacement worker) writes them.
+  const lastWords = () => void container.predictionLog.saveUnwrittenSync();
+  handleSignals(log, shutdown, cfg.SHUTDOWN_TIMEOUT_MS, lastWords);
+  handleFatalErrors(log, lastWords);
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -70,9 +70,11 @@ const SCAN_CHUNK = 1_000;
  * replayed, in order, through the idempotent path, then deleted. Records therefore leave memory
  * only once they are committed or on disk.
  *
- * The guarantee holds across Postgres outages and orderly shutdown (close()). A hard crash loses
- * what was still in memory: at most one flush interval of predictions, or whatever a stalled
- * write held (bounded by writeTimeoutMs and maxBufferedRecords).
+ * The guarantee holds across Postgres outages and orderly shutdown (close()). A process that dies
+ * otherwise — an uncaught exception, a shutdown past its deadline — saves what memory still holds
+ * with saveUnwrittenSync() first (serving's main.ts wires it). Only a kill that runs no code
+ * (SIGKILL, the OOM killer, a power cut) loses what was in memory: at most one flush interval of
+ * predictions, or whatever a stalled write held (bounded by writeTimeoutMs and maxBufferedRecords).
  */
 export class PredictionLog {
   private readonly logger: Logger;
@@ -298,6 +300,32 @@ export class PredictionLog {
       if (p && p.entityId === entityId && (model === undefined || p.model === model)) found.push(p);
     }
     return found;
+  }
+
+  /**
+   * Last words of a process about to exit without close() (an uncaught exception, a shutdown past
+   * its deadline): writes every record still in memory — buffered, or in a write that may never
+   * finish — to the spill file, synchronously and fsync'd, and returns how many. The next start
+   * replays them through the idempotent path, so a record that a write in progress commits as well
+   * is stored once. Never throws: a failure is logged, and the records are then lost with the process.
+   */
+  saveUnwrittenSync(): number {
+    const rows = Array.from(this.unwritten.values(), (u) => u.row);
+    if (rows.length === 0) return 0;
+    try {
+      this.spill.appendSync(rows);
+    } catch (err) {
+      this.logger.fatal(
+        { err, count: rows.length, file: this.spill.spillPath, predictionIds: rows.map((r) => r.id) },
+        'prediction log: could not save the predictions held in memory; they are lost',
+      );
+      return 0;
+    }
+    this.logger.fatal(
+      { count: rows.length, file: this.spill.spillPath },
+      'prediction log: saved the predictions held in memory to the spill file; the next start writes them to Postgres',
+    );
+    return rows.length;
   }
 
   /** True while spilled predictions wait on disk: a prediction missing from the table may be there. */

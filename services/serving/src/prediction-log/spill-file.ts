@@ -82,8 +82,10 @@ export class SpillFile {
   }
 
   /**
-   * The same, synchronously: only for records that arrive after the log closed, when the process
-   * may exit before an async write would run. Never call it while an async operation is queued.
+   * The same, synchronously: for records that arrive after the log closed, and for the last words
+   * of a process about to exit, when an async write would never run. Otherwise never call it while
+   * an async operation is queued. (A dying process may do so: both kinds of append write whole
+   * lines to the end of the file, and the replay skips a row written twice.)
    */
   appendSync(rows: readonly LogRow[]): void {
     const data = copyData(rows);
