@@ -65,6 +65,10 @@ async function runDying(opts: { mode: string; spillDir: string; databaseUrl: str
   return { ids, code, signal, logs };
 }
 
+/** How many predictions the dead process' last words say it saved (undefined if it said nothing). */
+const savedCount = (death: Death): unknown =>
+  death.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('prediction log: saved the predictions held in memory'))?.count;
+
 /** Starts a log on the dead process' spill folder, as its next start would, and waits for the replay. */
 async function restartAndReplay(spillDir: string): Promise<void> {
   const log = new PredictionLog({
@@ -94,8 +98,7 @@ describe('prediction log: a process that dies without a shutdown saves what it h
         assert.equal(why?.msg, 'uncaught exception; exiting');
         assert.equal(why?.origin, mode === 'uncaught-exception' ? 'uncaughtException' : 'unhandledRejection');
       }
-      const saved = death.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('prediction log: saved the predictions held in memory'));
-      assert.equal(saved?.count, RECORDS, `the last words say how many were saved: ${JSON.stringify(death.logs)}`);
+      assert.equal(savedCount(death), RECORDS, `the last words say how many were saved: ${JSON.stringify(death.logs)}`);
       assert.equal((await rowCounts(env.pool, death.ids)).distinct, 0, 'nothing was written before the process died');
 
       await restartAndReplay(spillDir);
@@ -116,7 +119,7 @@ describe('prediction log: a process that dies without a shutdown saves what it h
         beforeGo: () => proxy.cut('blackhole'),
       });
       assert.deepEqual([death.code, death.signal], [1, null]);
-      assert.equal(death.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('prediction log: saved'))?.count, RECORDS);
+      assert.equal(savedCount(death), RECORDS);
       await restartAndReplay(spillDir);
       assert.deepEqual(await rowCounts(env.pool, death.ids), { total: RECORDS, distinct: RECORDS, missing: 0, duplicated: 0 });
     } finally {
