@@ -6,9 +6,9 @@
  *   node services/serving/dist/bench/profile-split.js /tmp/prof/a/*.cpuprofile [/tmp/prof/b/*.cpuprofile] [--requests 85000]
  *   node services/serving/dist/bench/profile-split.js /tmp/prof/a/*.cpuprofile --functions serving/prediction-log
  *
- * Parts under 1 % of the busy time are summed into one line. `--functions PART` lists instead
- * the functions whose frames the part's samples were attributed to (the innermost frame of the
- * part's code in each stack).
+ * Parts under 1 % of the busy time are summed into one line. `--functions PART` lists instead,
+ * for the first profile, the functions whose frames the part's samples were attributed to (the
+ * innermost frame of the part's code in each stack).
  *
  * A sample belongs to the innermost frame of its stack that is code of a package: a dependency
  * under node_modules (`ioredis`, `pg`, …; node-postgres' own packages count as `pg`, onnxruntime's

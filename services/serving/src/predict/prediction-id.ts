@@ -39,13 +39,8 @@ export class PredictionIdFactory {
         this.counter = this.randomBits() & 0x7ff;
       }
     }
-    if (this.offset + 8 > POOL_BYTES) {
-      randomFillSync(this.pool);
-      this.offset = 0;
-    }
     const p = this.pool;
-    const o = this.offset;
-    this.offset += 8;
+    const o = this.take(8);
     const hi = Math.floor(ms / 0x10000); // the top 32 of the 48 bits
     const lo = ms % 0x10000;
     return (
@@ -68,13 +63,18 @@ export class PredictionIdFactory {
   }
 
   private randomBits(): number {
-    if (this.offset + 2 > POOL_BYTES) {
+    return this.pool.readUInt16BE(this.take(2));
+  }
+
+  /** The offset of `bytes` unused random bytes in the pool, refilled when too few are left. */
+  private take(bytes: number): number {
+    if (this.offset + bytes > POOL_BYTES) {
       randomFillSync(this.pool);
       this.offset = 0;
     }
-    const v = this.pool.readUInt16BE(this.offset);
-    this.offset += 2;
-    return v;
+    const at = this.offset;
+    this.offset += bytes;
+    return at;
   }
 }
 

@@ -188,10 +188,10 @@ export function fromSpillLine(line: string): LogRow | null {
     }
   }
   const fields = line.split('\t');
-  if (fields.length !== COPY_COLUMNS.length || !UUID.test(fields[0]!)) return null;
-  const at = new Date(fields[2]!);
+  if (fields.length !== COPY_COLUMNS.length || !UUID.test(fields[FIELD.id]!)) return null;
+  const at = new Date(fields[FIELD.at]!);
   if (Number.isNaN(at.getTime())) return null;
-  return { id: fields[0]!, at, classifier: fields[FIELD.label] !== '\\N', line: Buffer.from(`${line}\n`) };
+  return { id: fields[FIELD.id]!, at, classifier: fields[FIELD.label] !== '\\N', line: Buffer.from(`${line}\n`) };
 }
 
 /** Parses an old-format spill line (JSON, one record) back into a record, or null. */
