@@ -1,0 +1,124 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import { SharedRing } from './shared-ring.js';
+
+const texts = (taken: { records: Buffer[] } | null) => (taken ? taken.records.map((r) => r.toString('utf8')) : []);
+
+describe('SharedRing', () => {
+  it('hands records over in order, as UTF-8, and is empty once they are taken', () => {
+    const ring = SharedRing.create(1024);
+    const consumer = SharedRing.attach(ring.buffer);
+    for (const t of ['a', '', 'ünïcödé ✓', 'x'.repeat(100)]) assert.equal(ring.push(t), true);
+    assert.deepEqual(texts(consumer.take()), ['a', '', 'ünïcödé ✓', 'x'.repeat(100)]);
+    assert.equal(consumer.take(), null);
+  });
+
+  it('takes at most `max` records and leaves the rest for the next take', () => {
+    const ring = SharedRing.create(1024);
+    const consumer = SharedRing.attach(ring.buffer);
+    for (let i = 0; i < 5; i++) ring.push(`r${i}`);
+    assert.deepEqual(texts(consumer.take(2)), ['r0', 'r1']);
+    assert.deepEqual(texts(consumer.take()), ['r2', 'r3', 'r4']);
+  });
+
+  it('refuses a record that does not fit, and reuses space only once it is released', () => {
+    const ring = SharedRing.create(64); // 64 bytes: a record of 20 bytes takes 24
+    const consumer = SharedRing.attach(ring.buffer);
+    const record = (i: number) => `${i}`.padEnd(20, '.');
+    assert.equal(ring.push(record(0)), true);
+    assert.equal(ring.push(record(1)), true);
+    assert.equal(ring.push(record(2)), false, 'full: 48 of 64 bytes used, and 4 always stay free');
+    const taken = consumer.take()!;
+    assert.equal(ring.push(record(2)), false, 'taken is not released');
+    consumer.release(taken);
+    assert.equal(ring.push(record(2)), true, 'written at the start again');
+    assert.equal(ring.push(record(3)), false, 'the 24 bytes between it and the unreleased tail are one word short');
+    const again = consumer.take()!;
+    assert.deepEqual(texts(again), [record(2)]);
+    consumer.release(again);
+    assert.equal(ring.push(record(3)), true);
+    assert.deepEqual(texts(consumer.take()), [record(3)]);
+    assert.equal(ring.push('y'.repeat(100)), false, 'larger than the ring');
+  });
+
+  it('wraps around the end of its buffer over many rounds without losing or reordering a record', () => {
+    const ring = SharedRing.create(256);
+    const consumer = SharedRing.attach(ring.buffer);
+    const got: string[] = [];
+    const sent: string[] = [];
+    for (let i = 0; i < 2_000; i++) {
+      const t = `record ${i} ${'z'.repeat(i % 37)}`;
+      while (!ring.push(t)) {
+        const taken = consumer.take();
+        assert.ok(taken, `record ${i} refused although the ring is empty`);
+        got.push(...texts(taken));
+        consumer.release(taken);
+      }
+      sent.push(t);
+    }
+    const rest = consumer.take();
+    got.push(...texts(rest));
+    assert.deepEqual(got, sent);
+  });
+
+  it('counts released records, so the producer can tell which of its pushes are done', () => {
+    const ring = SharedRing.create(1024);
+    const consumer = SharedRing.attach(ring.buffer);
+    ring.push('1');
+    ring.push('2');
+    const first = consumer.take(1)!;
+    ring.push('3');
+    assert.equal(ring.isReleased(1), false);
+    consumer.release(first);
+    assert.equal(ring.isReleased(1), true);
+    assert.equal(ring.isReleased(2), false);
+    consumer.release(consumer.take()!);
+    assert.equal(ring.isReleased(3), true);
+    assert.equal(ring.released(), 3);
+  });
+
+  it('wakes a consumer sleeping on another thread as soon as a record arrives', async () => {
+    const ring = SharedRing.create(256);
+    // The consumer sleeps up to 10 s at a time; each record below is pushed while it sleeps, and
+    // the next only once it was released, so every one of them has to wake it.
+    const worker = new Worker(
+      `
+      const { workerData, parentPort } = require('node:worker_threads');
+      import(workerData.module).then(async ({ SharedRing }) => {
+        const ring = SharedRing.attach(workerData.buffer);
+        parentPort.postMessage('ready');
+        let sum = 0;
+        for (let n = 0; n < 20; ) {
+          await ring.waitForRecords(10_000);
+          const taken = ring.take();
+          if (!taken) continue;
+          for (const r of taken.records) { n++; sum += Number(r.toString()); }
+          ring.release(taken);
+        }
+        parentPort.postMessage(sum);
+      });
+      `,
+      { eval: true, workerData: { buffer: ring.buffer, module: new URL('./shared-ring.js', import.meta.url).href } },
+    );
+    const messages: unknown[] = [];
+    worker.on('message', (m) => messages.push(m));
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise((r) => setTimeout(r, 1));
+    };
+    await until(() => messages.length > 0);
+    const started = Date.now();
+    let expected = 0;
+    for (let i = 1; i <= 20; i++) {
+      await new Promise((r) => setTimeout(r, 5)); // time to fall asleep
+      assert.equal(ring.push(String(i)), true);
+      expected += i;
+      await until(() => ring.isReleased(i));
+    }
+    await until(() => messages.length > 1);
+    const elapsed = Date.now() - started;
+    await worker.terminate();
+    assert.equal(messages[1], expected);
+    assert.ok(elapsed < 5_000, `20 records took ${elapsed} ms: the consumer was not woken, it timed out`);
+  });
+});

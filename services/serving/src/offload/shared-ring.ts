@@ -1,0 +1,185 @@
+/**
+ * A queue of text records from one thread to another in a SharedArrayBuffer: one producer (the
+ * thread that answers requests) writes each record's UTF-8 bytes straight into shared memory, one
+ * consumer (a worker thread) copies them out, and the producer's heap holds nothing per record.
+ * That is the point: whatever the request path keeps alive for a while (a write-through waiting to
+ * be sent, a prediction waiting for its COPY) survives young-generation collections on the heap of
+ * the thread that has it, and there it costs copying, promotion and old-generation collections,
+ * which on two cores make the tail of /predict.
+ *
+ * The consumer takes records (advancing a read position of its own) and releases them later, in
+ * order, once done with them; only released space is written again. Until then the producer can
+ * count them as not done (`released()` against its own count of pushes).
+ *
+ * Layout: `bytes` of data, then control words (Int32): head (where the producer writes next),
+ * tail (the start of what is not released yet), the number of records released, a flag the
+ * consumer raises while it goes to sleep, and the word it sleeps on (bumped to wake it). A record is a 4-byte length and its bytes,
+ * padded to a multiple of 4; a length of -1 means "continue at offset 0". The ring keeps 4 bytes
+ * free at least, so head === tail means empty.
+ */
+const HEAD = 0;
+const TAIL = 1;
+const RELEASED = 2;
+const SLEEPING = 3;
+const WAKE = 4;
+const CONTROL_WORDS = 5;
+const WRAP = -1;
+
+const encoder = new TextEncoder();
+const align4 = (n: number) => (n + 3) & ~3;
+
+/** Records taken by the consumer: their bytes (copies), and what to pass to release() once done. */
+export interface Taken {
+  records: Buffer[];
+  /** Where the ring's tail moves on release. */
+  end: number;
+}
+
+export class SharedRing {
+  readonly buffer: SharedArrayBuffer;
+  private readonly size: number;
+  private readonly bytes: Uint8Array;
+  private readonly words: Int32Array;
+  private readonly control: Int32Array;
+  /** Consumer side: where the next take() starts. */
+  private readPos: number;
+
+  /** A new ring of `bytes` bytes of data (a multiple of 4, at least 64). */
+  static create(bytes: number): SharedRing {
+    if (!Number.isInteger(bytes) || bytes < 64 || bytes % 4 !== 0) throw new RangeError(`ring size must be a multiple of 4, at least 64: ${bytes}`);
+    return new SharedRing(new SharedArrayBuffer(bytes + CONTROL_WORDS * 4));
+  }
+
+  /** The same ring, seen from another thread (the buffer as posted to a worker). */
+  static attach(buffer: SharedArrayBuffer): SharedRing {
+    return new SharedRing(buffer);
+  }
+
+  private constructor(buffer: SharedArrayBuffer) {
+    this.buffer = buffer;
+    this.size = buffer.byteLength - CONTROL_WORDS * 4;
+    this.bytes = new Uint8Array(buffer, 0, this.size);
+    this.words = new Int32Array(buffer, 0, this.size / 4);
+    this.control = new Int32Array(buffer, this.size, CONTROL_WORDS);
+    this.readPos = Atomics.load(this.control, TAIL);
+  }
+
+  /** Bytes of data the ring holds at most. */
+  get capacity(): number {
+    return this.size;
+  }
+
+  // ---- producer ----
+
+  /**
+   * Appends `text` as one record. False when it does not fit in the free space (the consumer is
+   * behind, or the record is larger than the ring): the caller decides what that costs.
+   */
+  push(text: string): boolean {
+    const head = this.control[HEAD]!;
+    const tail = Atomics.load(this.control, TAIL);
+    let at = head;
+    let room: number;
+    let wrapRoom = 0;
+    if (head >= tail) {
+      // Free: head … end, and 0 … tail. Reaching the end exactly is allowed only if tail > 0.
+      room = this.size - head - (tail === 0 ? 4 : 0);
+      wrapRoom = tail - 4;
+    } else {
+      room = tail - head - 4;
+    }
+    let written = room >= 8 ? this.encode(text, at, room) : -1;
+    if (written < 0) {
+      if (wrapRoom < 8) return false;
+      written = this.encode(text, 0, wrapRoom);
+      if (written < 0) return false;
+      if (head < this.size) this.words[head >> 2] = WRAP;
+      at = 0;
+    }
+    this.words[at >> 2] = written;
+    let next = at + 4 + align4(written);
+    if (next === this.size) next = 0;
+    // The store publishes the record: Atomics are sequentially consistent, so its bytes are
+    // visible to the consumer before the new head is.
+    Atomics.store(this.control, HEAD, next);
+    if (Atomics.load(this.control, SLEEPING) === 1) this.wake();
+    return true;
+  }
+
+  /** Wakes the consumer if it waits in waitForRecords() (for a reason of the caller's own). */
+  wake(): void {
+    Atomics.add(this.control, WAKE, 1);
+    Atomics.notify(this.control, WAKE);
+  }
+
+  /** Records released by the consumer so far (a 32-bit count that wraps; compare with isReleased). */
+  released(): number {
+    return Atomics.load(this.control, RELEASED);
+  }
+
+  /** True once the consumer has released the record that was the `count`-th pushed (1-based, wrapping). */
+  isReleased(count: number): boolean {
+    return ((Atomics.load(this.control, RELEASED) - count) | 0) >= 0;
+  }
+
+  /** UTF-8 of `text` at `at` + 4 within `room` bytes (length word included): bytes written, or -1. */
+  private encode(text: string, at: number, room: number): number {
+    const r = encoder.encodeInto(text, this.bytes.subarray(at + 4, at + room));
+    return r.read === text.length ? r.written : -1;
+  }
+
+  // ---- consumer ----
+
+  /** Copies out the records pushed since the last take, at most `max` of them; null if none. */
+  take(max = Infinity): Taken | null {
+    const head = Atomics.load(this.control, HEAD);
+    let pos = this.readPos;
+    if (pos === head) return null;
+    const records: Buffer[] = [];
+    while (pos !== head && records.length < max) {
+      const len = this.words[pos >> 2]!;
+      if (len === WRAP) {
+        pos = 0;
+        continue;
+      }
+      records.push(Buffer.from(this.bytes.subarray(pos + 4, pos + 4 + len)));
+      pos += 4 + align4(len);
+      if (pos === this.size) pos = 0;
+    }
+    this.readPos = pos;
+    return { records, end: pos };
+  }
+
+  /** Frees the space of records taken, up to a take()'s `end`; releases must come in take order. */
+  release(taken: Taken): void {
+    Atomics.store(this.control, TAIL, taken.end);
+    Atomics.add(this.control, RELEASED, taken.records.length);
+  }
+
+  /**
+   * Resolves at once if records wait to be taken or `ready()` says so, else once the producer pushes
+   * one or calls wake(), or after `timeoutMs`. The producer wakes the consumer only while it sleeps
+   * here, so pushes into a busy consumer's ring cost no system call.
+   */
+  async waitForRecords(timeoutMs: number, ready?: () => boolean): Promise<void> {
+    const seen = Atomics.load(this.control, WAKE);
+    Atomics.store(this.control, SLEEPING, 1);
+    try {
+      // Sequentially consistent: a push (or the caller's own event) after the flag was raised
+      // bumps the word, so the wait returns at once; one before it is seen by the checks.
+      if (Atomics.load(this.control, HEAD) !== this.readPos || ready?.()) return;
+      const w = Atomics.waitAsync(this.control, WAKE, seen, timeoutMs);
+      if (!w.async) return;
+      // A pending waitAsync does not keep node's event loop alive: without this timer a thread
+      // with nothing else to do would end here instead of sleeping.
+      const keepAlive = setTimeout(() => undefined, timeoutMs + 1_000);
+      try {
+        await w.value;
+      } finally {
+        clearTimeout(keepAlive);
+      }
+    } finally {
+      Atomics.store(this.control, SLEEPING, 0);
+    }
+  }
+}
