@@ -65,8 +65,9 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
   const servingMetrics = new ServingMetrics(metrics);
   const pool = createPool(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, applicationName: 'contender-serving' });
   // Request path: fail fast while Redis is down (no offline queue), and never wait long on a
-  // Redis that accepts connections but does not answer. Auto-pipelining batches the write-through
-  // SETs of concurrent requests into one round trip.
+  // Redis that accepts connections but does not answer. Auto-pipelining batches the reads of
+  // concurrent requests into one round trip. (Write-throughs have a connection of their own, in
+  // the feature cache's worker thread.)
   const redis = createRedis(config.REDIS_URL, { commandTimeout: 1_000, enableAutoPipelining: true });
   const subscriber = createRedisSubscriber(config.REDIS_URL);
   const registry = new HttpRegistryClient({ url: config.REGISTRY_URL, apiKey: config.REGISTRY_API_KEY, timeoutMs: config.REGISTRY_TIMEOUT_MS });
@@ -86,6 +87,7 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
   });
   const featureCache = new RedisFeatureCache({
     redis,
+    redisUrl: config.REDIS_URL,
     keyPrefix: config.REDIS_KEY_PREFIX,
     ttlSeconds: config.FEATURE_TTL_SECONDS,
     metrics: servingMetrics,
@@ -115,7 +117,7 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
     { name: 'stop following the registry', run: () => models.stopFollowing() },
     { name: 'finish shadow scoring', run: () => predictor.drain() },
     { name: 'flush the prediction log', run: () => predictionLog.close() },
-    { name: 'send waiting feature write-throughs', run: () => featureCache.flushPendingWrites() },
+    { name: 'send waiting feature write-throughs', run: () => featureCache.close() },
     { name: 'release model sessions', run: () => models.close() },
     { name: 'close the redis subscriber', run: () => subscriber.disconnect() },
     { name: 'close redis', run: () => quitRedis(redis) },

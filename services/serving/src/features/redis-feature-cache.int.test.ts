@@ -20,7 +20,9 @@ describe('the Redis feature cache', () => {
     redis = createRedis(server.url, { enableAutoPipelining: true });
     if (redis.status !== 'ready') await once(redis, 'ready'); // commands fail at once until connected
   });
+  const caches: RedisFeatureCache[] = [];
   after(async () => {
+    await Promise.all(caches.map((c) => c.close()));
     redis.disconnect();
     await server.stop();
   });
@@ -32,15 +34,19 @@ describe('the Redis feature cache', () => {
     for (const m of stats.matchAll(/^cmdstat_(?:eval|evalsha):calls=(\d+)/gm)) calls += Number(m[1]);
     return calls;
   };
-  const cache = (writeDelayMs?: number) =>
-    new RedisFeatureCache({
+  const cache = (writeDelayMs?: number) => {
+    const c = new RedisFeatureCache({
       redis,
+      redisUrl: server.url,
       keyPrefix: prefix,
       ttlSeconds: 60,
       metrics: new ServingMetrics(createMetricsRegistry('serving', { defaultMetrics: false })),
       logger,
       ...(writeDelayMs === undefined ? {} : { writeDelayMs }),
     });
+    caches.push(c);
+    return c;
+  };
   const stored = async (entityId: string) => {
     const raw = await redis.get(`${prefix}features:${entityId}`);
     return raw === null ? null : (JSON.parse(raw) as { updatedAt: number; features: Record<string, unknown> });
@@ -66,8 +72,7 @@ describe('the Redis feature cache', () => {
     const c = cache(10);
     c.write('b', { x: 1 });
     c.write('b', { x: 2 });
-    c.flushPendingWrites();
-    await sleep(30);
+    await c.flushPendingWrites();
     assert.deepEqual((await stored('b'))?.features, { x: 2 });
   });
 
@@ -83,7 +88,7 @@ describe('the Redis feature cache', () => {
     const c = cache(0);
     const features = { a: 1.5, b: 'x"y', c: null };
     c.write('d', features, JSON.stringify(features));
-    await sleep(20);
+    await c.flushPendingWrites();
     const fresh = cache(0);
     const read = await fresh.read('d');
     assert.deepEqual(read?.features, features);

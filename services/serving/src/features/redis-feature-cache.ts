@@ -1,6 +1,7 @@
 import { ServiceUnavailableError, type Logger, type ReadinessCheck, type Redis } from '@contender/platform';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import type { FeatureMap } from './feature-encoder.js';
+import { FeatureWriter } from './feature-writer.js';
 
 export interface CachedFeatures {
   features: FeatureMap;
@@ -20,6 +21,10 @@ export interface FeatureCache {
    */
   write(entityId: string, features: FeatureMap, json?: string): void;
   writeMany(entries: ReadonlyArray<{ entityId: string; features: FeatureMap }>): void;
+  /** Sends the write-throughs waiting now; resolves once Redis has answered them. */
+  flushPendingWrites(): Promise<void>;
+  /** Sends what waits and stops the write-through thread (shutdown). */
+  close(): Promise<void>;
   /** An explicit write (PUT /features): awaited; 503 if Redis is down. */
   put(entityId: string, features: FeatureMap): Promise<CachedFeatures>;
   /** Seconds until the entry expires, or null if there is none. */
@@ -32,16 +37,19 @@ export interface FeatureCache {
  * `{"updatedAt":<ms>,"features":{…}}`, expiring `ttlSeconds` after the last write. The client is
  * built fail-fast (no offline queue, short command timeout) and reconnects in the background.
  *
- * Write-throughs wait up to `writeDelayMs` (default 5 ms) and go to Redis together, as one script
- * call: one socket write, one wake-up of Redis and one reply per few milliseconds instead of per
- * event-loop turn. Meanwhile this replica reads them from memory; other replicas see them that
- * much later.
+ * Write-throughs go to Redis from a worker thread (FeatureWriter), which waits up to
+ * `writeDelayMs` (default 5 ms) and sends them together, as one script call: one socket write, one
+ * wake-up of Redis and one reply per few milliseconds instead of per event-loop turn, and none of
+ * it on the thread that answers requests. Until Redis has answered, this replica reads them from
+ * memory; other replicas see them that much later.
  */
 export class RedisFeatureCache implements FeatureCache {
   private readonly keyPrefix: string;
   private readonly writeDelayMs: number;
-  private pending = new Map<string, CachedFeatures>();
-  private writeTimer: NodeJS.Timeout | undefined;
+  /** Write-throughs not yet answered by Redis, by entity, in the order written, with the writer's number. */
+  private readonly pending = new Map<string, CachedFeatures & { seq: number }>();
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private readonly writer: FeatureWriter;
   private pendingReads = new Map<string, Array<{ resolve: (v: CachedFeatures | null) => void; reject: (err: unknown) => void }>>();
   private lastWarnAt = 0;
   private suppressed = 0;
@@ -49,6 +57,8 @@ export class RedisFeatureCache implements FeatureCache {
   constructor(
     private readonly deps: {
       redis: Redis;
+      /** The same Redis, for the write-through thread's own connection. */
+      redisUrl: string;
       keyPrefix: string;
       ttlSeconds: number;
       metrics: ServingMetrics;
@@ -59,15 +69,19 @@ export class RedisFeatureCache implements FeatureCache {
   ) {
     this.keyPrefix = `${deps.keyPrefix}features:`;
     this.writeDelayMs = deps.writeDelayMs ?? 5;
-    if (!('contenderSetFeatures' in deps.redis)) {
-      // ioredis sends EVALSHA and falls back to EVAL once if Redis does not know the script yet.
-      deps.redis.defineCommand('contenderSetFeatures', { lua: SET_FEATURES_SCRIPT });
-    }
+    this.writer = new FeatureWriter({
+      redisUrl: deps.redisUrl,
+      ttlSeconds: deps.ttlSeconds,
+      delayMs: this.writeDelayMs,
+      logger: deps.logger,
+      onFailure: (count, message) => this.warn({ message, count }, 'feature cache write-through failed; the prediction was still answered'),
+    });
+    deps.metrics.addWriteThroughCounts(() => this.writer.counts());
   }
 
   read(entityId: string): Promise<CachedFeatures | null> {
     // A write-through of this turn not sent yet is what Redis will hold a moment from now.
-    const pending = this.pending.get(entityId);
+    const pending = this.waiting(entityId);
     if (pending) {
       this.deps.metrics.featureCacheResult('hit');
       return Promise.resolve(pending);
@@ -112,53 +126,58 @@ export class RedisFeatureCache implements FeatureCache {
     } catch (err) {
       throw this.unavailable(err, 'read', entityIds.length);
     }
-    return raws.map((raw, i) => this.pending.get(entityIds[i]!) ?? this.decode(raw, entityIds[i]!));
+    return raws.map((raw, i) => this.waiting(entityIds[i]!) ?? this.decode(raw, entityIds[i]!));
   }
 
   write(entityId: string, features: FeatureMap, json?: string): void {
-    if (this.pending.size === 0) {
-      if (this.writeDelayMs > 0) this.writeTimer = setTimeout(this.flushWrites, this.writeDelayMs);
-      else setImmediate(this.flushWrites);
-    }
-    // A later write of the same entity replaces the waiting one: the last write wins, as it would.
     const updatedAt = Date.now();
-    this.pending.set(entityId, json === undefined ? { features, updatedAt } : { features, updatedAt, json });
-    if (this.pending.size >= MAX_PENDING_WRITES) this.flushWrites();
-  }
-
-  /** Sends the waiting write-throughs now (shutdown calls it before closing Redis). */
-  flushPendingWrites(): void {
-    this.flushWrites();
+    const seq = this.writer.push(this.keyPrefix + entityId, encode(features, updatedAt, json));
+    // Refused (the thread is far behind): counted by the writer; Redis will not have it.
+    if (seq === null) return;
+    // Re-inserted, so the map stays in the order of the writer's numbers (prune() relies on it).
+    this.pending.delete(entityId);
+    this.pending.set(entityId, json === undefined ? { features, updatedAt, seq } : { features, updatedAt, json, seq });
+    this.pruneTimer ??= setTimeout(this.prune, this.writeDelayMs + 1).unref();
   }
 
   writeMany(entries: ReadonlyArray<{ entityId: string; features: FeatureMap }>): void {
     for (const e of entries) this.write(e.entityId, e.features);
   }
 
-  /**
-   * Sends the waiting write-throughs as one command (a script that SETs each key with the TTL):
-   * one round trip and one reply instead of one per request, and the last write of an entity
-   * wins, as it would have.
-   */
-  private readonly flushWrites = (): void => {
-    clearTimeout(this.writeTimer);
-    this.writeTimer = undefined;
-    const batch = this.pending;
-    this.pending = new Map();
-    const n = batch.size;
-    if (n === 0) return;
-    const args: Array<string | number> = [];
-    for (const id of batch.keys()) args.push(this.keyPrefix + id);
-    args.push(this.deps.ttlSeconds);
-    for (const v of batch.values()) args.push(encode(v.features, v.updatedAt, v.json));
-    (this.deps.redis as Redis & ScriptCommands).contenderSetFeatures(n, ...args).then(
-      () => this.deps.metrics.featureCacheResult('write', n),
-      (err: unknown) => this.writeFailed(err, n),
-    );
+  flushPendingWrites(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+    clearTimeout(this.pruneTimer);
+    this.pruneTimer = undefined;
+    this.pending.clear();
+  }
+
+  /** A write-through of this entity that Redis has not answered yet: what it will hold a moment from now. */
+  private waiting(entityId: string): CachedFeatures | undefined {
+    const p = this.pending.get(entityId);
+    if (!p) return undefined;
+    if (!this.writer.done(p.seq)) return p;
+    this.pending.delete(entityId);
+    return undefined;
+  }
+
+  /** Forgets the write-throughs Redis has answered (from the oldest on), while any wait. */
+  private readonly prune = (): void => {
+    this.pruneTimer = undefined;
+    for (const [entityId, p] of this.pending) {
+      if (!this.writer.done(p.seq)) break;
+      this.pending.delete(entityId);
+    }
+    if (this.pending.size > 0) this.pruneTimer = setTimeout(this.prune, this.writeDelayMs + 1).unref();
   };
 
   async put(entityId: string, features: FeatureMap): Promise<CachedFeatures> {
-    // This write is newer than a write-through still waiting: that one must not land after it.
+    // This write is newer than a write-through still waiting, which goes on another connection:
+    // that one must land first, not after it.
+    if (this.waiting(entityId)) await this.writer.flush();
     this.pending.delete(entityId);
     const updatedAt = Date.now();
     try {
@@ -221,11 +240,6 @@ export class RedisFeatureCache implements FeatureCache {
     );
   }
 
-  private writeFailed(err: unknown, n: number): void {
-    this.deps.metrics.featureCacheResult('write_error', n);
-    this.warn(err, 'feature cache write-through failed; the prediction was still answered');
-  }
-
   /** At most one warning per 10 s, so an outage under load does not flood the log. */
   private warn(err: unknown, msg: string): void {
     const now = Date.now();
@@ -238,20 +252,6 @@ export class RedisFeatureCache implements FeatureCache {
     this.suppressed = 0;
   }
 }
-
-/** KEYS: the entries' keys; ARGV[1]: TTL in seconds; ARGV[2…]: the values, in the keys' order. */
-const SET_FEATURES_SCRIPT = `
-for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1])
-end
-return #KEYS`;
-
-interface ScriptCommands {
-  contenderSetFeatures(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number>;
-}
-
-/** Write-throughs waiting beyond this many go at once, without waiting for the timer. */
-const MAX_PENDING_WRITES = 512;
 
 const ENCODED_PREFIX = '{"updatedAt":';
 const FEATURES_KEY = ',"features":';

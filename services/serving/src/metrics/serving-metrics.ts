@@ -36,7 +36,8 @@ export class ServingMetrics {
   readonly registrySyncs: Counter<'result'>;
   readonly shadowSkipped: Counter<'model' | 'reason'>;
   private readonly byModel = new Map<string, Record<MetricVariant, VariantMetrics>>();
-  private readonly cacheChildren: Record<FeatureCacheResult, { inc(): void }>;
+  private readonly cacheChildren: Record<FeatureCacheResult, { inc(n?: number): void }>;
+  private readonly writeThroughSources: Array<{ counts: () => { written: number; failed: number }; seen: { written: number; failed: number } }> = [];
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -72,6 +73,9 @@ export class ServingMetrics {
       help: 'Feature cache operations by result: hit, miss, error (read failed), write, write_error',
       labelNames: ['result'] as const,
       registers,
+      // Write-throughs are counted by the thread that sends them (FeatureWriter); their counts
+      // are brought in when the metrics are read.
+      collect: () => this.collectWriteThroughs(),
     });
     this.fallbacks = new Counter({
       name: 'serving_fallbacks_total',
@@ -141,6 +145,26 @@ export class ServingMetrics {
       this.byModel.set(model, m);
     }
     return m;
+  }
+
+  /**
+   * Adds to the write / write_error counts, whenever the metrics are read, what `counts` says
+   * was written and failed since the last read (running totals, as FeatureWriter keeps them).
+   */
+  addWriteThroughCounts(counts: () => { written: number; failed: number }): void {
+    this.writeThroughSources.push({ counts, seen: { written: 0, failed: 0 } });
+  }
+
+  private collectWriteThroughs(): void {
+    for (const source of this.writeThroughSources) {
+      const now = source.counts();
+      // The totals are 32-bit words that wrap; the difference since the last read does not.
+      const written = (now.written - source.seen.written) | 0;
+      const failed = (now.failed - source.seen.failed) | 0;
+      if (written > 0) this.cacheChildren.write.inc(written);
+      if (failed > 0) this.cacheChildren.write_error.inc(failed);
+      source.seen = now;
+    }
   }
 
   featureCacheResult(result: FeatureCacheResult, n = 1): void {

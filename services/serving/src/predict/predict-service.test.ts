@@ -59,6 +59,8 @@ class FakeCache implements FeatureCache {
   writeMany(entries: ReadonlyArray<{ entityId: string; features: FeatureMap }>) {
     for (const e of entries) this.write(e.entityId, e.features);
   }
+  async flushPendingWrites() {}
+  async close() {}
   async put(id: string, features: FeatureMap) {
     this.check();
     this.store.set(id, { features, updatedAt: 1 });

@@ -1,0 +1,153 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '@contender/platform';
+import { SharedRing } from '../offload/shared-ring.js';
+import { COUNTER, COUNTER_WORDS, writeRecord, type FromWriter, type WriterData } from './feature-writer-protocol.js';
+
+export interface FeatureWriterOptions {
+  redisUrl: string;
+  ttlSeconds: number;
+  /** How long write-throughs wait to be sent together. */
+  delayMs: number;
+  logger: Logger;
+  /** Told of write-throughs Redis refused or never answered (the caller counts and logs them). */
+  onFailure: (count: number, message: string) => void;
+  /** Bytes of write-throughs waiting at most; beyond, a write-through is dropped and counted failed. Default 32 MiB. */
+  ringBytes?: number;
+  commandTimeoutMs?: number;
+}
+
+/**
+ * Sends write-throughs to Redis from a worker thread. push() copies the key and value into a
+ * shared ring (see SharedRing) and returns; the worker thread gathers a few milliseconds of them
+ * and sends them as script calls on a Redis connection of its own. So the request thread keeps no
+ * object per write-through alive beyond its own turn, and the command's serialisation, socket
+ * write and reply run on the other core: measured, together with the same treatment of the
+ * prediction log, this is what brought serving's p99 at half its maximum rate near 5 ms
+ * (docs/benchmarks.md).
+ *
+ * A write-through is done once Redis answered it (or refused it): done(seq) tells, for the
+ * request thread's read-your-writes. Write-throughs are best effort, as before: one that fails, or
+ * finds the ring full, is counted and reported through onFailure, and the prediction is answered.
+ */
+export class FeatureWriter {
+  private readonly ring: SharedRing;
+  private readonly counters: Int32Array;
+  private worker: Worker;
+  /** False between a worker thread's unexpected exit and its replacement's start. */
+  private running = true;
+  private pushed = 0;
+  private flushesAsked = 0;
+  private readonly flushWaiters: Array<{ upTo: number; resolve: () => void }> = [];
+  private closed: Promise<void> | null = null;
+  /** Dropped (ring full) since the last report. */
+  private dropped = 0;
+  private readonly data: WriterData;
+
+  constructor(private readonly opts: FeatureWriterOptions) {
+    this.ring = SharedRing.create(opts.ringBytes ?? 32 * 1024 * 1024);
+    this.counters = new Int32Array(new SharedArrayBuffer(COUNTER_WORDS * 4));
+    this.data = {
+      ring: this.ring.buffer,
+      counters: this.counters.buffer as SharedArrayBuffer,
+      redisUrl: opts.redisUrl,
+      ttlSeconds: opts.ttlSeconds,
+      delayMs: opts.delayMs,
+      commandTimeoutMs: opts.commandTimeoutMs ?? 1_000,
+    };
+    this.worker = this.startWorker();
+  }
+
+  /**
+   * Queues SET key value (with the TTL); returns its sequence number for done(), or null if the
+   * ring is full (counted as a failed write-through).
+   */
+  push(key: string, value: string): number | null {
+    if (this.closed || !this.ring.push(writeRecord(key, value))) {
+      if (this.dropped++ === 0) queueMicrotask(() => this.reportDropped());
+      return null;
+    }
+    return ++this.pushed;
+  }
+
+  /** True once the write-through numbered `seq` was answered by Redis (or failed). */
+  done(seq: number): boolean {
+    return this.ring.isReleased(seq);
+  }
+
+  /** Entities written, and write-throughs failed or dropped, since the start. */
+  counts(): { written: number; failed: number } {
+    return { written: Atomics.load(this.counters, COUNTER.written), failed: Atomics.load(this.counters, COUNTER.failed) };
+  }
+
+  /** Sends what waits now; resolves once Redis has answered every write-through pushed before. */
+  flush(): Promise<void> {
+    return this.closed ?? this.askFlush();
+  }
+
+  /** Sends what waits, then stops the worker thread and its connection. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      if (!this.running) {
+        this.settleFlushes(Infinity);
+        return;
+      }
+      const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+      void this.askFlush(true);
+      // The worker answers the flush, quits its connection and exits; one that does not within
+      // 3 s is stopped (what it still held is lost, as with any write-through that fails).
+      const timer = setTimeout(() => void this.worker.terminate(), 3_000);
+      await exited;
+      clearTimeout(timer);
+    })();
+    return this.closed;
+  }
+
+  private askFlush(andClose = false): Promise<void> {
+    const upTo = ++this.flushesAsked;
+    const done = new Promise<void>((resolve) => this.flushWaiters.push({ upTo, resolve }));
+    Atomics.store(this.counters, COUNTER.flushes, upTo);
+    if (andClose) Atomics.store(this.counters, COUNTER.close, 1);
+    this.ring.wake();
+    return done;
+  }
+
+  private startWorker(): Worker {
+    const worker = new Worker(new URL('./feature-writer-thread.js', import.meta.url), { workerData: this.data });
+    // The thread must not keep the process alive: close() ends it in an orderly shutdown.
+    worker.unref();
+    worker.on('message', (m: FromWriter) => {
+      if (m.type === 'failed') this.opts.onFailure(m.count, m.message);
+      else this.settleFlushes(m.upTo);
+    });
+    worker.on('error', (err) => {
+      this.opts.logger.error({ err }, 'feature cache: the write-through thread failed; starting it again');
+    });
+    worker.on('exit', () => {
+      this.running = false;
+      if (this.closed) {
+        this.settleFlushes(Infinity);
+        return;
+      }
+      // What it had taken but not sent is still in the ring: the new thread sends it. A second
+      // later, so a thread that cannot start does not spin.
+      setTimeout(() => {
+        if (this.closed) return;
+        this.worker = this.startWorker();
+        this.running = true;
+      }, 1_000).unref();
+    });
+    return worker;
+  }
+
+  private settleFlushes(upTo: number): void {
+    while (this.flushWaiters.length > 0 && this.flushWaiters[0]!.upTo <= upTo) this.flushWaiters.shift()!.resolve();
+  }
+
+  private reportDropped(): void {
+    const n = this.dropped;
+    this.dropped = 0;
+    if (n === 0) return;
+    Atomics.add(this.counters, COUNTER.failed, n);
+    this.opts.onFailure(n, this.closed ? 'the feature cache is closed' : 'too many write-throughs waiting for Redis');
+  }
+}
