@@ -36,6 +36,11 @@ export function writeRecord(key: string, value: string): string {
   return `${key.length}:${key}${value}`;
 }
 
+/** What every record of `key` starts with. */
+export function recordPrefix(key: string): string {
+  return `${key.length}:${key}`;
+}
+
 export function parseWriteRecord(text: string): { key: string; value: string } {
   const colon = text.indexOf(':');
   const end = colon + 1 + Number(text.slice(0, colon));

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@contender/platform';
 import { SharedRing } from '../offload/shared-ring.js';
-import { COUNTER, COUNTER_WORDS, writeRecord, type FromWriter, type WriterData } from './feature-writer-protocol.js';
+import { COUNTER, COUNTER_WORDS, recordPrefix, writeRecord, type FromWriter, type WriterData } from './feature-writer-protocol.js';
 
 export interface FeatureWriterOptions {
   redisUrl: string;
@@ -11,7 +11,7 @@ export interface FeatureWriterOptions {
   logger: Logger;
   /** Told of write-throughs Redis refused or never answered (the caller counts and logs them). */
   onFailure: (count: number, message: string) => void;
-  /** Bytes of write-throughs waiting at most; beyond, a write-through is dropped and counted failed. Default 32 MiB. */
+  /** Bytes of write-throughs waiting at most; beyond, a write-through is dropped and counted failed. Default 8 MiB. */
   ringBytes?: number;
   commandTimeoutMs?: number;
 }
@@ -25,8 +25,8 @@ export interface FeatureWriterOptions {
  * prediction log, this is what brought serving's p99 at half its maximum rate near 5 ms
  * (docs/benchmarks.md).
  *
- * A write-through is done once Redis answered it (or refused it): done(seq) tells, for the
- * request thread's read-your-writes. Write-throughs are best effort, as before: one that fails, or
+ * A write-through stays in the ring until Redis answered it (or refused it): waitingValue() reads
+ * it there, for the request thread's read-your-writes. Write-throughs are best effort, as before: one that fails, or
  * finds the ring full, is counted and reported through onFailure, and the prediction is answered.
  */
 export class FeatureWriter {
@@ -35,7 +35,6 @@ export class FeatureWriter {
   private worker: Worker;
   /** False between a worker thread's unexpected exit and its replacement's start. */
   private running = true;
-  private pushed = 0;
   private flushesAsked = 0;
   private readonly flushWaiters: Array<{ upTo: number; resolve: () => void }> = [];
   private closed: Promise<void> | null = null;
@@ -44,7 +43,7 @@ export class FeatureWriter {
   private readonly data: WriterData;
 
   constructor(private readonly opts: FeatureWriterOptions) {
-    this.ring = SharedRing.create(opts.ringBytes ?? 32 * 1024 * 1024);
+    this.ring = SharedRing.create(opts.ringBytes ?? 8 * 1024 * 1024);
     this.counters = new Int32Array(new SharedArrayBuffer(COUNTER_WORDS * 4));
     this.data = {
       ring: this.ring.buffer,
@@ -57,21 +56,25 @@ export class FeatureWriter {
     this.worker = this.startWorker();
   }
 
-  /**
-   * Queues SET key value (with the TTL); returns its sequence number for done(), or null if the
-   * ring is full (counted as a failed write-through).
-   */
-  push(key: string, value: string): number | null {
+  /** Queues SET key value (with the TTL); false if the ring is full (counted as a failed write-through). */
+  push(key: string, value: string): boolean {
     if (this.closed || !this.ring.push(writeRecord(key, value))) {
       if (this.dropped++ === 0) queueMicrotask(() => this.reportDropped());
-      return null;
+      return false;
     }
-    return ++this.pushed;
+    return true;
   }
 
-  /** True once the write-through numbered `seq` was answered by Redis (or failed). */
-  done(seq: number): boolean {
-    return this.ring.isReleased(seq);
+  /**
+   * The value of the newest write-through of `key` not yet answered by Redis, or null: what Redis
+   * will hold a moment from now. Read from the ring itself, so the request thread keeps nothing
+   * per write-through (see SharedRing.findUnreleased).
+   */
+  waitingValue(key: string): string | null {
+    if (!this.ring.hasUnreleased()) return null;
+    const prefix = Buffer.from(recordPrefix(key));
+    const place = this.ring.findUnreleased(prefix, { newest: true });
+    return place ? this.ring.text(place, prefix.length) : null;
   }
 
   /** Entities written, and write-throughs failed or dropped, since the start. */
@@ -104,6 +107,8 @@ export class FeatureWriter {
 
   private askFlush(andClose = false): Promise<void> {
     const upTo = ++this.flushesAsked;
+    // Referenced while a flush is awaited: it must keep the process alive until answered.
+    if (this.flushWaiters.length === 0) this.worker.ref();
     const done = new Promise<void>((resolve) => this.flushWaiters.push({ upTo, resolve }));
     Atomics.store(this.counters, COUNTER.flushes, upTo);
     if (andClose) Atomics.store(this.counters, COUNTER.close, 1);
@@ -141,6 +146,7 @@ export class FeatureWriter {
 
   private settleFlushes(upTo: number): void {
     while (this.flushWaiters.length > 0 && this.flushWaiters[0]!.upTo <= upTo) this.flushWaiters.shift()!.resolve();
+    if (this.flushWaiters.length === 0) this.worker.unref();
   }
 
   private reportDropped(): void {

@@ -46,9 +46,6 @@ export interface FeatureCache {
 export class RedisFeatureCache implements FeatureCache {
   private readonly keyPrefix: string;
   private readonly writeDelayMs: number;
-  /** Write-throughs not yet answered by Redis, by entity, in the order written, with the writer's number. */
-  private readonly pending = new Map<string, CachedFeatures & { seq: number }>();
-  private pruneTimer: NodeJS.Timeout | undefined;
   private readonly writer: FeatureWriter;
   private pendingReads = new Map<string, Array<{ resolve: (v: CachedFeatures | null) => void; reject: (err: unknown) => void }>>();
   private lastWarnAt = 0;
@@ -130,14 +127,8 @@ export class RedisFeatureCache implements FeatureCache {
   }
 
   write(entityId: string, features: FeatureMap, json?: string): void {
-    const updatedAt = Date.now();
-    const seq = this.writer.push(this.keyPrefix + entityId, encode(features, updatedAt, json));
-    // Refused (the thread is far behind): counted by the writer; Redis will not have it.
-    if (seq === null) return;
-    // Re-inserted, so the map stays in the order of the writer's numbers (prune() relies on it).
-    this.pending.delete(entityId);
-    this.pending.set(entityId, json === undefined ? { features, updatedAt, seq } : { features, updatedAt, json, seq });
-    this.pruneTimer ??= setTimeout(this.prune, this.writeDelayMs + 1).unref();
+    // Refused when the thread is far behind: counted by the writer.
+    this.writer.push(this.keyPrefix + entityId, encode(features, Date.now(), json));
   }
 
   writeMany(entries: ReadonlyArray<{ entityId: string; features: FeatureMap }>): void {
@@ -148,37 +139,22 @@ export class RedisFeatureCache implements FeatureCache {
     return this.writer.flush();
   }
 
-  async close(): Promise<void> {
-    await this.writer.close();
-    clearTimeout(this.pruneTimer);
-    this.pruneTimer = undefined;
-    this.pending.clear();
+  close(): Promise<void> {
+    return this.writer.close();
   }
 
   /** A write-through of this entity that Redis has not answered yet: what it will hold a moment from now. */
   private waiting(entityId: string): CachedFeatures | undefined {
-    const p = this.pending.get(entityId);
-    if (!p) return undefined;
-    if (!this.writer.done(p.seq)) return p;
-    this.pending.delete(entityId);
-    return undefined;
+    const value = this.writer.waitingValue(this.keyPrefix + entityId);
+    if (value === null) return undefined;
+    const parsed = JSON.parse(value) as { updatedAt: number; features: FeatureMap };
+    return { features: parsed.features, updatedAt: parsed.updatedAt, json: featuresJsonOf(value) };
   }
-
-  /** Forgets the write-throughs Redis has answered (from the oldest on), while any wait. */
-  private readonly prune = (): void => {
-    this.pruneTimer = undefined;
-    for (const [entityId, p] of this.pending) {
-      if (!this.writer.done(p.seq)) break;
-      this.pending.delete(entityId);
-    }
-    if (this.pending.size > 0) this.pruneTimer = setTimeout(this.prune, this.writeDelayMs + 1).unref();
-  };
 
   async put(entityId: string, features: FeatureMap): Promise<CachedFeatures> {
     // This write is newer than a write-through still waiting, which goes on another connection:
     // that one must land first, not after it.
-    if (this.waiting(entityId)) await this.writer.flush();
-    this.pending.delete(entityId);
+    if (this.writer.waitingValue(this.keyPrefix + entityId) !== null) await this.writer.flush();
     const updatedAt = Date.now();
     try {
       await this.deps.redis.set(this.keyPrefix + entityId, encode(features, updatedAt), 'EX', this.deps.ttlSeconds);

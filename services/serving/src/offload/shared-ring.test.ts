@@ -78,6 +78,61 @@ describe('SharedRing', () => {
     assert.equal(ring.released(), 3);
   });
 
+  it('hands out ranges without copying, reads them back as one buffer, and takes a rewound range again', () => {
+    const ring = SharedRing.create(128);
+    const lines = ['aaa\n', 'bbbbbbb\n', 'c\n'];
+    for (const l of lines) ring.push(l);
+    const first = ring.takeRange(2)!;
+    assert.equal(first.count, 2);
+    assert.equal(ring.readRange(first).toString(), 'aaa\nbbbbbbb\n');
+    ring.rewind(first);
+    const again = ring.takeRange()!;
+    assert.equal(again.count, 3);
+    assert.equal(ring.readRange(again).toString(), lines.join(''));
+    assert.equal(ring.takeRange(), null);
+    ring.release(again);
+    assert.equal(ring.released(), 3);
+    // Round the end of the buffer: a range spanning the wrap reads in order.
+    for (let round = 0; round < 20; round++) {
+      const batch = [`r${round}-1 ${'x'.repeat(round)}`, `r${round}-2`];
+      for (const t of batch) assert.equal(ring.push(t), true);
+      const r = ring.takeRange()!;
+      assert.equal(ring.readRange(r).toString(), batch.join(''));
+      ring.release(r);
+    }
+  });
+
+  it('finds the oldest or newest unreleased record by its first bytes, folding ASCII case if asked', () => {
+    const ring = SharedRing.create(1024);
+    for (const t of ['3:keyold', '3:abcX', '3:keynew', 'ABC-upper']) ring.push(t);
+    const prefix = Buffer.from('3:key');
+    assert.equal(ring.text(ring.findUnreleased(prefix)!, prefix.length), 'old');
+    assert.equal(ring.text(ring.findUnreleased(prefix, { newest: true })!, prefix.length), 'new');
+    assert.equal(ring.findUnreleased(Buffer.from('abc-')), null);
+    assert.equal(ring.text(ring.findUnreleased(Buffer.from('abc-'), { lowerCase: true })!), 'ABC-upper');
+    // Released records are not found any more.
+    ring.release(ring.takeRange(1)!);
+    assert.equal(ring.text(ring.findUnreleased(prefix)!, prefix.length), 'new');
+    ring.release(ring.takeRange()!);
+    assert.equal(ring.findUnreleased(prefix), null);
+    assert.equal(ring.hasUnreleased(), false);
+  });
+
+  it('scans unreleased records in steps, moving past what was released in between', () => {
+    const ring = SharedRing.create(1024);
+    for (let i = 0; i < 10; i++) ring.push(`n${i}`);
+    const seen: string[] = [];
+    const note = (offset: number, length: number) => void seen.push(ring.text({ offset, length }));
+    let at = ring.scanUnreleased(null, 3, note);
+    assert.deepEqual(seen, ['n0', 'n1', 'n2']);
+    ring.release(ring.takeRange(6)!); // n0 … n5 done meanwhile
+    at = ring.scanUnreleased(at, 3, note);
+    assert.deepEqual(seen.slice(3), ['n6', 'n7', 'n8'], 'went on from the oldest unreleased record');
+    at = ring.scanUnreleased(at, 3, note);
+    assert.deepEqual(seen.slice(6), ['n9']);
+    assert.equal(at, null);
+  });
+
   it('wakes a consumer sleeping on another thread as soon as a record arrives', async () => {
     const ring = SharedRing.create(256);
     // The consumer sleeps up to 10 s at a time; each record below is pushed while it sleeps, and

@@ -35,6 +35,15 @@ export interface Taken {
   end: number;
 }
 
+/** Records in the ring, by place: what takeRange() hands out and readRange() reads. */
+export interface RingRange {
+  start: number;
+  end: number;
+  count: number;
+  /** Their bytes, lengths not counted. */
+  bytes: number;
+}
+
 export class SharedRing {
   readonly buffer: SharedArrayBuffer;
   private readonly size: number;
@@ -151,9 +160,141 @@ export class SharedRing {
   }
 
   /** Frees the space of records taken, up to a take()'s `end`; releases must come in take order. */
-  release(taken: Taken): void {
+  release(taken: Taken | RingRange): void {
     Atomics.store(this.control, TAIL, taken.end);
-    Atomics.add(this.control, RELEASED, taken.records.length);
+    Atomics.add(this.control, RELEASED, 'count' in taken ? taken.count : taken.records.length);
+  }
+
+  /**
+   * Like take(), without copying: the next records (at most `max`) as a range, for a thread that
+   * hands the range to another to read (readRange) and releases it itself. Null if none.
+   */
+  takeRange(max = Infinity): RingRange | null {
+    const head = Atomics.load(this.control, HEAD);
+    const start = this.readPos;
+    let pos = start;
+    let count = 0;
+    let bytes = 0;
+    while (pos !== head && count < max) {
+      const len = this.words[pos >> 2]!;
+      if (len === WRAP) {
+        pos = 0;
+        continue;
+      }
+      count++;
+      bytes += len;
+      pos += 4 + align4(len);
+      if (pos === this.size) pos = 0;
+    }
+    if (count === 0) return null;
+    this.readPos = pos;
+    return { start, end: pos, count, bytes };
+  }
+
+  /** Gives back the range last taken: the next take starts at it again. */
+  rewind(range: RingRange): void {
+    this.readPos = range.start;
+  }
+
+  /** The records of a range, one after the other, as one Buffer (a copy). */
+  readRange(range: RingRange): Buffer {
+    const out = Buffer.allocUnsafe(range.bytes);
+    let at = 0;
+    this.eachRecord(range.start, range.end, (offset, len) => {
+      out.set(this.bytes.subarray(offset, offset + len), at);
+      at += len;
+    });
+    return out;
+  }
+
+  /**
+   * Calls `fn` with the place of every record pushed and not released yet, oldest first; `false`
+   * from `fn` stops. For the producer's thread: it alone writes, so nothing it reads changes
+   * under it while it reads synchronously (the consumer may release meanwhile; the bytes stay).
+   */
+  forEachUnreleased(fn: (offset: number, length: number) => boolean | void): void {
+    this.eachRecord(Atomics.load(this.control, TAIL), this.control[HEAD]!, fn);
+  }
+
+  /**
+   * forEachUnreleased() in steps, for a scan that lets other work run between them: calls `fn`
+   * for at most `max` records from `from` (null: the oldest unreleased one) and returns where to
+   * go on, or null at the end. Between two steps the consumer may release records, and the
+   * producer reuse their space: a `from` already released is moved up to the oldest unreleased
+   * record (what was skipped is done with).
+   */
+  scanUnreleased(from: number | null, max: number, fn: (offset: number, length: number) => void): number | null {
+    const tail = Atomics.load(this.control, TAIL);
+    const head = this.control[HEAD]!;
+    let pos = from === null || this.distance(tail, from) > this.distance(tail, head) ? tail : from;
+    for (let n = 0; n < max && pos !== head; ) {
+      const len = this.words[pos >> 2]!;
+      if (len === WRAP) {
+        pos = 0;
+        continue;
+      }
+      fn(pos + 4, len);
+      n++;
+      pos += 4 + align4(len);
+      if (pos === this.size) pos = 0;
+    }
+    return pos === head ? null : pos;
+  }
+
+  /** Bytes from `a` forward to `b`, round the ring. */
+  private distance(a: number, b: number): number {
+    return b >= a ? b - a : this.size - a + b;
+  }
+
+  /**
+   * The oldest (or `newest`) record not released yet whose bytes start with `prefix` (ASCII
+   * letters of the record folded to lower case first, with `lowerCase`), as its place; null if
+   * none. For the producer's thread (see forEachUnreleased). Compares in place: nothing is
+   * allocated for the records that do not match.
+   */
+  findUnreleased(prefix: Uint8Array, opts: { newest?: boolean; lowerCase?: boolean } = {}): { offset: number; length: number } | null {
+    let found: { offset: number; length: number } | null = null;
+    const bytes = this.bytes;
+    this.forEachUnreleased((offset, length) => {
+      if (length < prefix.length) return true;
+      for (let i = 0; i < prefix.length; i++) {
+        let b = bytes[offset + i]!;
+        if (opts.lowerCase && b >= 0x41 && b <= 0x5a) b += 0x20;
+        if (b !== prefix[i]) return true;
+      }
+      found = { offset, length };
+      return opts.newest === true;
+    });
+    return found;
+  }
+
+  /** A record's text (UTF-8), from `skip` bytes into it. */
+  text(place: { offset: number; length: number }, skip = 0): string {
+    return Buffer.from(this.buffer, place.offset + skip, place.length - skip).toString('utf8');
+  }
+
+  /** True while records are pushed and not released. */
+  hasUnreleased(): boolean {
+    return Atomics.load(this.control, TAIL) !== this.control[HEAD];
+  }
+
+  /** A record's bytes, as a Buffer over the shared memory (not a copy: read it at once). */
+  view(offset: number, length: number): Buffer {
+    return Buffer.from(this.buffer, offset, length);
+  }
+
+  private eachRecord(from: number, to: number, fn: (offset: number, length: number) => boolean | void): void {
+    let pos = from;
+    while (pos !== to) {
+      const len = this.words[pos >> 2]!;
+      if (len === WRAP) {
+        pos = 0;
+        continue;
+      }
+      if (fn(pos + 4, len) === false) return;
+      pos += 4 + align4(len);
+      if (pos === this.size) pos = 0;
+    }
   }
 
   /**
