@@ -95,6 +95,7 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
   });
   const predictionLog = new PredictionLog({
     pool,
+    databaseUrl: config.DATABASE_URL,
     logger,
     metrics,
     spillDir: config.PREDICTION_SPILL_DIR,

@@ -41,6 +41,7 @@ async function newApp(opts: { log?: PredictionLog; notFoundGraceMs?: number } = 
   if (!log) {
     log = new PredictionLog({
       pool,
+      databaseUrl: env.db.url,
       logger,
       metrics: createMetricsRegistry('serving', { defaultMetrics: false }),
       spillDir: await env.tmp(),
@@ -224,6 +225,7 @@ describe('POST /feedback for predictions not yet in the table', () => {
     const logPool = createPool(proxy.rewrite(env.db.url), { max: 2 });
     const log = new PredictionLog({
       pool: logPool,
+      databaseUrl: proxy.rewrite(env.db.url),
       logger,
       metrics: createMetricsRegistry('serving', { defaultMetrics: false }),
       spillDir: await env.tmp(),

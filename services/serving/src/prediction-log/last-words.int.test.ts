@@ -73,6 +73,7 @@ const savedCount = (death: Death): unknown =>
 async function restartAndReplay(spillDir: string): Promise<void> {
   const log = new PredictionLog({
     pool: env.pool,
+    databaseUrl: env.db.url,
     logger: createLogger('serving', 'silent'),
     metrics: createMetricsRegistry('serving', { defaultMetrics: false }),
     spillDir,

@@ -128,6 +128,7 @@ describe('prediction partitions', () => {
     await partitions.maintain({ now: addDays(today, -20), retentionDays: 30, daysAhead: 0 });
     const log = new PredictionLog({
       pool,
+      databaseUrl: env.db.url,
       logger: createLogger('serving', 'silent'),
       metrics: createMetricsRegistry('serving', { defaultMetrics: false }),
       spillDir: await env.tmp(),

@@ -34,9 +34,14 @@ export class PgPredictionStore {
 
   /** COPYs the rows into serving.prediction; returns how many were written. */
   copy(rows: readonly LogRow[]): Promise<number> {
+    return this.copyLines(copyData(rows));
+  }
+
+  /** The same for rows as COPY input already (lines, each with its newline). */
+  copyLines(data: Buffer): Promise<number> {
     return this.withClient(async (client) => {
       const stream = client.query(copyFrom(COPY_INTO_TABLE));
-      await send(stream, rows);
+      await send(stream, data);
       return stream.rowCount;
     });
   }
@@ -47,7 +52,7 @@ export class PgPredictionStore {
       await client.query('BEGIN');
       try {
         await client.query(CREATE_STAGE);
-        await send(client.query(copyFrom(COPY_INTO_STAGE)), rows);
+        await send(client.query(copyFrom(COPY_INTO_STAGE)), copyData(rows));
         const res = await client.query(MOVE_STAGE);
         await client.query('COMMIT');
         return res.rowCount ?? 0;
@@ -122,9 +127,8 @@ export class PgPredictionStore {
   }
 }
 
-/** Streams the rows' lines into a COPY and resolves once Postgres has taken them all. */
-function send(stream: Writable, rows: readonly LogRow[]): Promise<void> {
-  const data = copyData(rows);
+/** Streams COPY input into a COPY and resolves once Postgres has taken it all. */
+function send(stream: Writable, data: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     stream.on('error', reject);
     stream.once('finish', resolve);

@@ -30,6 +30,7 @@ async function proxiedLog(overrides: Partial<PredictionLogDeps> = {}) {
   const spillDir = overrides.spillDir ?? (await env.tmp());
   const log = new PredictionLog({
     pool,
+    databaseUrl: proxy.rewrite(env.db.url),
     logger,
     metrics,
     spillDir,
@@ -203,6 +204,7 @@ describe('prediction log during a Postgres outage', () => {
     proxy.cut('reset');
     const records = makeRecords(25);
     records.forEach((r) => log.append(r));
+    await log.close(); // while Postgres is still unreachable
     await stop();
     assert.equal(log.pending(), 0);
     const ids = records.map((r) => r.id);

@@ -19,7 +19,7 @@ after(async () => {
 
 async function newLog(overrides: Partial<PredictionLogDeps> = {}) {
   const metrics = createMetricsRegistry('serving', { defaultMetrics: false });
-  const log = new PredictionLog({ pool, logger, metrics, spillDir: await env.tmp(), ...overrides });
+  const log = new PredictionLog({ pool, databaseUrl: env.db.url, logger, metrics, spillDir: await env.tmp(), ...overrides });
   return { log, metrics };
 }
 
@@ -167,6 +167,34 @@ describe('prediction log', () => {
     await waitFor(() => !next.hasSpillBacklog(), { what: 'the replay' });
     assert.equal((await rowCounts(pool, [late.id])).distinct, 1);
     await next.close();
+  });
+
+  it('spills what does not fit in its ring, and every record still reaches the table exactly once', async () => {
+    // A ring of 4 KiB holds about eight records: the rest find it full and go to the spill file.
+    const { log, metrics } = await newLog({ ringBytes: 4_096, flushIntervalMs: 3_600_000, batchSize: 1_000, retryInitialMs: 20 });
+    await log.start();
+    const records = makeRecords(100);
+    records.forEach((r) => log.append(r));
+    assert.ok(log.findPending(records[99]!.id), 'a record waiting for the spill file is still found');
+    await log.flush();
+    const spilled = await metricValue(metrics, 'serving_prediction_log_spilled_total');
+    assert.ok(spilled >= 80, `${spilled} spilled: most records did not fit`);
+    await waitFor(async () => (await rowCounts(pool, records.map((r) => r.id))).distinct === 100, { what: 'the replay' });
+    assert.deepEqual(await rowCounts(pool, records.map((r) => r.id)), { total: 100, distinct: 100, missing: 0, duplicated: 0 });
+    await log.close();
+  });
+
+  it('spills when its COPY thread cannot reach Postgres, and the replay writes every record once', async () => {
+    // The COPY thread's own connection goes nowhere; this thread's pool (replays) works.
+    const { log, metrics } = await newLog({ databaseUrl: 'postgres://127.0.0.1:1/nowhere', flushIntervalMs: 20, retryInitialMs: 20, retryMaxMs: 100 });
+    await log.start();
+    const records = makeRecords(30);
+    records.forEach((r) => log.append(r));
+    await log.flush();
+    assert.equal(await metricValue(metrics, 'serving_prediction_log_spilled_total'), 30);
+    await waitFor(async () => (await rowCounts(pool, records.map((r) => r.id))).distinct === 30, { what: 'the replay' });
+    assert.deepEqual(await rowCounts(pool, records.map((r) => r.id)), { total: 30, distinct: 30, missing: 0, duplicated: 0 });
+    await log.close();
   });
 
   it('reports not ready before start and ready once started', async () => {

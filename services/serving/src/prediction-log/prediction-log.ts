@@ -1,13 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger, Pool } from '@contender/platform';
+import { SharedRing, type RingRange } from '../offload/shared-ring.js';
+import { Copier } from './copier.js';
 import { PgPredictionPartitions } from './pg-prediction-partitions.js';
 import { PgPredictionStore } from './pg-prediction-store.js';
 import {
   entityNeedle,
   lineText,
+  lineToRow,
   parseLogLine,
-  toLogRow,
+  toLogLine,
   type LogRow,
   type PendingPrediction,
   type PredictionRecord,
@@ -17,7 +20,15 @@ import { SpillFile, type RejectedEntry } from './spill-file.js';
 export type { FeatureMap, PredictionRecord, PredictionVariant } from './prediction-record.js';
 
 export interface PredictionLogDeps {
+  /** For replays, partition maintenance and the rare row-by-row writes, on this thread. */
   pool: Pool;
+  /** The same database, for the COPY thread's own connection. */
+  databaseUrl: string;
+  /**
+   * Bytes of COPY lines the ring between this thread and the COPY thread holds. Default 16 MiB:
+   * maxBufferedRecords rows of some 1.6 KB each; a record that finds it full is spilled at once.
+   */
+  ringBytes?: number;
   logger: Logger;
   metrics: Registry;
   /** A folder of this replica's own, on a volume that outlives the process (see SpillFile). */
@@ -50,25 +61,30 @@ export interface PredictionLogDeps {
   now?: () => Date;
 }
 
-type Settings = Required<Omit<PredictionLogDeps, 'pool' | 'logger' | 'metrics' | 'spillDir' | 'now'>>;
-
-const FLUSH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
-
 /** Records scanned by pendingForEntity between two yields to the event loop. */
 const SCAN_CHUNK = 1_000;
+
+type Settings = Required<Omit<PredictionLogDeps, 'pool' | 'databaseUrl' | 'ringBytes' | 'logger' | 'metrics' | 'spillDir' | 'now'>>;
+
+const FLUSH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
  * The prediction log: every answered (and shadow-scored) prediction lands in serving.prediction
  * exactly once, without the request path ever waiting on Postgres.
  *
- * append() turns the record into its COPY line and pushes that to memory. A flush (every
- * flushIntervalMs, or as soon as batchSize records wait; never two at once) writes batches with
- * COPY; a batch holding a row that is already in the table (its earlier write committed but the
- * answer was lost) is written again through the idempotent path instead. When a write fails, the
- * batch and everything after it goes to the spill file (fsync'd) and a background loop retries
- * Postgres with backoff; once it answers, new batches go straight to it again and the spill file is
- * replayed, in order, through the idempotent path, then deleted. Records therefore leave memory
- * only once they are committed or on disk.
+ * append() turns the record into its COPY line and writes that, as UTF-8, into a ring in shared
+ * memory (SharedRing): the request thread keeps no object per prediction, which would otherwise
+ * survive scavenges and make the tail of /predict (docs/benchmarks.md). A flush (every
+ * flushIntervalMs, or as soon as batchSize records wait; never two at once) hands batches, as
+ * ranges of the ring, to a worker thread that COPYs them on a connection of its own (Copier). A
+ * batch holding a row that is already in the table (its earlier write committed but the answer was
+ * lost), or one Postgres refuses, is written again from this thread through the idempotent path.
+ * When a write fails, the batch and everything after it goes to the spill file (fsync'd) and a
+ * background loop retries Postgres with backoff; once it answers, new batches go straight to it
+ * again and the spill file is replayed, in order, through the idempotent path, then deleted. A
+ * record's place in the ring is released only once it is committed or on disk, so the ring holds
+ * exactly the records still unwritten: what findPending(), pendingForEntity() and
+ * saveUnwrittenSync() read.
  *
  * The guarantee holds across Postgres outages and orderly shutdown (close()). A process that dies
  * otherwise — an uncaught exception, a shutdown past its deadline — saves what memory still holds
@@ -84,15 +100,16 @@ export class PredictionLog {
   private readonly partitions: PgPredictionPartitions;
   private readonly spill: SpillFile;
 
-  private buffer: LogRow[] = [];
+  private readonly ring: SharedRing;
+  private readonly copier: Copier;
+  /** Records in the ring not released yet: waiting, or in the batch being written. */
+  private inRing = 0;
+  /** Of those, the ones in the batch being written. */
+  private inFlight = 0;
+  /** COPY lines that found the ring full (or maxBufferedRecords in it): on their way to the spill file. */
+  private overflow: string[] = [];
   /** Appended records that could not be turned into rows, on their way to the rejected file. */
   private malformed: RejectedEntry[] = [];
-  /**
-   * Records in memory not yet committed or spilled (buffered or in a write), by lower-case id, for
-   * findPending() and pendingForEntity(); n counts appends of the same id.
-   */
-  private readonly unwritten = new Map<string, { row: LogRow; n: number }>();
-  private unwrittenCount = 0;
 
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
   private pgDown = false;
@@ -134,6 +151,8 @@ export class PredictionLog {
     this.store = new PgPredictionStore(deps.pool, { writeTimeoutMs: this.settings.writeTimeoutMs });
     this.partitions = new PgPredictionPartitions(deps.pool);
     this.spill = new SpillFile(deps.spillDir, deps.logger);
+    this.ring = SharedRing.create(deps.ringBytes ?? 16 * 1024 * 1024);
+    this.copier = new Copier(this.ring, { databaseUrl: deps.databaseUrl, writeTimeoutMs: this.settings.writeTimeoutMs });
 
     const registers = [deps.metrics];
     const pendingGauge: Gauge = new Gauge({
@@ -196,9 +215,9 @@ export class PredictionLog {
   append(r: PredictionRecord): void {
     try {
       if (!r || typeof r !== 'object') throw new TypeError(`not a prediction record: ${String(r)}`);
-      let row: LogRow;
+      let line: string;
       try {
-        row = toLogRow(r);
+        line = toLogLine(r);
       } catch (err) {
         const entry = { id: String(r.id), reason: errorMessage(err), record: r };
         if (this.state === 'closed') {
@@ -208,14 +227,14 @@ export class PredictionLog {
         }
         return;
       }
-      this.buffer.push(row);
-      this.track(row);
       if (this.state === 'closed') {
-        this.spillAfterClose();
-      } else if (this.buffer.length >= this.settings.maxBufferedRecords) {
+        this.spillAfterClose([line]);
+      } else if (this.inRing >= this.settings.maxBufferedRecords || !this.ring.push(line)) {
+        this.overflow.push(line);
         this.spillOverflow();
-      } else if (this.buffer.length >= this.settings.batchSize) {
-        this.flushBuffered();
+      } else {
+        this.inRing++;
+        if (this.inRing - this.inFlight >= this.settings.batchSize) this.flushBuffered();
       }
     } catch (err) {
       this.logger.error({ err, predictionId: r?.id }, 'prediction log: append failed');
@@ -228,8 +247,17 @@ export class PredictionLog {
    */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined);
-    if (this.buffer.length === 0 && this.malformed.length === 0) return;
+    if (this.overflow.length > 0) {
+      this.spillOverflow();
+      await this.overflowing;
+    }
+    if (this.waitingInRing() === 0 && this.malformed.length === 0) return;
     return this.startDrain(true);
+  }
+
+  /** Records in the ring not taken into a batch yet. */
+  private waitingInRing(): number {
+    return this.inRing - this.inFlight;
   }
 
   /**
@@ -240,11 +268,11 @@ export class PredictionLog {
    * serving and Postgres far more than its rows.
    */
   private flushBuffered(): void {
-    if (this.flushing || (this.buffer.length === 0 && this.malformed.length === 0)) return;
+    if (this.flushing || (this.waitingInRing() === 0 && this.malformed.length === 0)) return;
     this.startDrain(false).then(
       // A full batch that filled up meanwhile goes at once (not after a failure: that would spin).
       () => {
-        if (this.state === 'running' && this.buffer.length >= this.settings.batchSize) this.flushBuffered();
+        if (this.state === 'running' && this.waitingInRing() >= this.settings.batchSize) this.flushBuffered();
       },
       (err: unknown) => this.reportFlushError(err),
     );
@@ -263,7 +291,7 @@ export class PredictionLog {
     if (this.state === 'new' || this.state === 'starting') return { ok: false, detail: 'prediction log not started' };
     if (this.state !== 'running') return { ok: false, detail: 'prediction log closed' };
     if (this.pgDown && this.spillError) {
-      return { ok: false, detail: `cannot write predictions to Postgres nor to ${this.spill.spillPath}; ${this.unwrittenCount} held in memory` };
+      return { ok: false, detail: `cannot write predictions to Postgres nor to ${this.spill.spillPath}; ${this.pending()} held in memory` };
     }
     if (this.pgDown) return { ok: true, detail: `Postgres unreachable; predictions are spilled to ${this.spill.spillPath}` };
     if (this.spill.hasBacklog()) return { ok: true, detail: 'replaying spilled predictions into Postgres' };
@@ -272,31 +300,40 @@ export class PredictionLog {
 
   /** Records in memory, not yet committed or spilled. */
   pending(): number {
-    return this.unwrittenCount;
+    return this.inRing + this.overflow.length;
   }
 
   /** A prediction appended here and not yet committed or spilled (so not findable in the table). */
   findPending(predictionId: string): { at: Date; classifier: boolean } | null {
-    const hit = this.unwritten.get(predictionId.toLowerCase());
-    return hit ? { at: hit.row.at, classifier: hit.row.classifier } : null;
+    const want = `${predictionId.toLowerCase()}\t`;
+    const place = this.ring.findUnreleased(Buffer.from(want), { lowerCase: true });
+    const line = place ? this.ring.text(place) : this.overflow.find((l) => l.slice(0, want.length).toLowerCase() === want);
+    if (line === undefined) return null;
+    const row = lineToRow(line);
+    return { at: row.at, classifier: row.classifier };
   }
 
   /**
    * An entity's predictions appended here and not yet committed or spilled (of `model` only, when
    * given), in no particular order: what GET /predictions adds to the table's rows. Scans the
-   * records in memory when called, matching the entity's bytes before parsing a line, and yields
-   * to the event loop every SCAN_CHUNK records, so a full buffer (10,000 by default) does not hold
-   * up the predictions arriving meanwhile. A record committed during the scan is in the table.
+   * lines in the ring, matching the entity's bytes before parsing a line, and yields to the event
+   * loop every SCAN_CHUNK records, so a full ring (10,000 records by default) does not hold up the
+   * predictions arriving meanwhile. A record committed during the scan is in the table.
    */
   async pendingForEntity(entityId: string, model?: string): Promise<PendingPrediction[]> {
-    const found: PendingPrediction[] = [];
     const needle = entityNeedle(entityId);
-    const rows = Array.from(this.unwritten.values(), (u) => u.row);
-    for (let i = 0; i < rows.length; i++) {
-      if (i > 0 && i % SCAN_CHUNK === 0) await new Promise(setImmediate);
-      const row = rows[i]!;
-      if (row.line.indexOf(needle) < 0) continue;
-      const p = parseLogLine(row);
+    const lines: string[] = [];
+    const match = (offset: number, length: number) => {
+      const bytes = this.ring.view(offset, length);
+      if (bytes.indexOf(needle) >= 0) lines.push(bytes.toString('utf8'));
+    };
+    for (let at = this.ring.scanUnreleased(null, SCAN_CHUNK, match); at !== null; at = this.ring.scanUnreleased(at, SCAN_CHUNK, match)) {
+      await new Promise(setImmediate);
+    }
+    for (const line of this.overflow) if (Buffer.from(line).indexOf(needle) >= 0) lines.push(line);
+    const found: PendingPrediction[] = [];
+    for (const line of lines) {
+      const p = parseLogLine(lineToRow(line));
       if (p && p.entityId === entityId && (model === undefined || p.model === model)) found.push(p);
     }
     return found;
@@ -304,13 +341,14 @@ export class PredictionLog {
 
   /**
    * Last words of a process about to exit without close() (an uncaught exception, a shutdown past
-   * its deadline): writes every record still in memory — buffered, or in a write that may never
-   * finish — to the spill file, synchronously and fsync'd, and returns how many. The next start
-   * replays them through the idempotent path, so a record that a write in progress commits as well
-   * is stored once. Never throws: a failure is logged, and the records are then lost with the process.
+   * its deadline): writes every record still in memory — in the ring, whether waiting or in a
+   * write that may never finish, or on its way to the spill file — to the spill file,
+   * synchronously and fsync'd, and returns how many. The next start replays them through the
+   * idempotent path, so a record that a write in progress commits as well is stored once. Never
+   * throws: a failure is logged, and the records are then lost with the process.
    */
   saveUnwrittenSync(): number {
-    const rows = Array.from(this.unwritten.values(), (u) => u.row);
+    const rows = this.unwrittenLines().map(lineToRow);
     if (rows.length === 0) return 0;
     try {
       this.spill.appendSync(rows);
@@ -328,6 +366,13 @@ export class PredictionLog {
     return rows.length;
   }
 
+  /** Every record not yet committed or spilled, as its COPY line. */
+  private unwrittenLines(): string[] {
+    const lines: string[] = [];
+    this.ring.forEachUnreleased((offset, length) => void lines.push(this.ring.view(offset, length).toString('utf8')));
+    return lines.concat(this.overflow);
+  }
+
   /** True while spilled predictions wait on disk: a prediction missing from the table may be there. */
   hasSpillBacklog(): boolean {
     return this.spill.hasBacklog();
@@ -342,7 +387,7 @@ export class PredictionLog {
     return run;
   }
 
-  /** Writes the buffer in batches: all of it, new arrivals included (`all`), or what it holds now. */
+  /** Writes the ring's records in batches: all of them, new arrivals included (`all`), or those waiting now. */
   private async drain(all: boolean): Promise<void> {
     if (this.malformed.length > 0) {
       const entries = this.malformed.splice(0, this.malformed.length);
@@ -354,20 +399,26 @@ export class PredictionLog {
         throw err;
       }
     }
-    let left = all ? Infinity : this.buffer.length;
-    while (this.buffer.length > 0 && left > 0) {
-      const batch = this.buffer.splice(0, Math.min(this.settings.batchSize, left));
-      left -= batch.length;
-      await this.persist(batch);
+    let left = all ? Infinity : this.waitingInRing();
+    while (left > 0) {
+      const range = this.ring.takeRange(Math.min(this.settings.batchSize, left));
+      if (!range) break;
+      left -= range.count;
+      this.inFlight += range.count;
+      try {
+        await this.persist(range);
+      } finally {
+        this.inFlight -= range.count;
+      }
     }
   }
 
-  /** One batch to Postgres, else to the spill file; on double failure, back to the buffer's head. */
-  private async persist(batch: LogRow[]): Promise<void> {
+  /** One batch to Postgres, else to the spill file; on double failure, back into the ring as not taken. */
+  private async persist(range: RingRange): Promise<void> {
     if (!this.pgDown) {
       try {
-        await this.write(batch, false);
-        this.settle(batch);
+        await this.copy(range);
+        this.release(range);
         this.overflowWarned = false;
         return;
       } catch (err) {
@@ -375,13 +426,43 @@ export class PredictionLog {
       }
     }
     try {
-      await this.spill.append(batch);
+      await this.spill.append(this.rowsOf(range));
     } catch (err) {
-      this.buffer.unshift(...batch);
+      this.ring.rewind(range);
       this.noteSpillFailure(err);
       throw err;
     }
-    this.spilledOk(batch);
+    this.release(range);
+    this.spilledOk(range.count);
+  }
+
+  /**
+   * COPYs a batch from the COPY thread. A batch with a row already in the table, or one Postgres
+   * refuses as data, goes through write()'s idempotent path from this thread instead.
+   */
+  private async copy(range: RingRange): Promise<number> {
+    const end = this.flushDuration.startTimer();
+    let n: number;
+    try {
+      n = await this.copier.copy(range);
+    } catch (err) {
+      if (!isUniqueViolation(err) && !isDataError(err)) throw err;
+      return this.write(this.rowsOf(range), true);
+    }
+    end();
+    this.written.inc(n);
+    return n;
+  }
+
+  /** The rows of a batch, made from its lines (for the paths that need them: rare). */
+  private rowsOf(range: RingRange): LogRow[] {
+    const text = this.ring.readRange(range).toString('utf8');
+    return text.split('\n').slice(0, -1).map(lineToRow);
+  }
+
+  private release(range: RingRange): void {
+    this.ring.release(range);
+    this.inRing -= range.count;
   }
 
   /**
@@ -433,26 +514,8 @@ export class PredictionLog {
     }
   }
 
-  private track(r: LogRow): void {
-    const id = r.id.toLowerCase();
-    const hit = this.unwritten.get(id);
-    if (hit) hit.n++;
-    else this.unwritten.set(id, { row: r, n: 1 });
-    this.unwrittenCount++;
-  }
-
-  private settle(batch: readonly LogRow[]): void {
-    for (const r of batch) {
-      const id = r.id.toLowerCase();
-      const hit = this.unwritten.get(id);
-      if (hit && --hit.n <= 0) this.unwritten.delete(id);
-    }
-    this.unwrittenCount -= batch.length;
-  }
-
-  private spilledOk(batch: readonly LogRow[]): void {
-    this.spilled.inc(batch.length);
-    this.settle(batch);
+  private spilledOk(count: number): void {
+    this.spilled.inc(count);
     if (this.spillError) {
       this.spillError = null;
       this.logger.info({ file: this.spill.spillPath }, 'prediction log: the spill file is writable again');
@@ -463,7 +526,7 @@ export class PredictionLog {
   private noteSpillFailure(err: unknown): void {
     if (!this.spillError) {
       this.logger.error(
-        { err, file: this.spill.spillPath, held: this.unwrittenCount },
+        { err, file: this.spill.spillPath, held: this.pending() },
         'prediction log: cannot write the spill file; predictions are held in memory',
       );
     }
@@ -477,29 +540,29 @@ export class PredictionLog {
   }
 
   /**
-   * The buffer is full: writes are failing or stalled (a hung connection holds the one flush).
-   * Everything waiting goes to disk now rather than growing memory further.
+   * The ring is full, or holds maxBufferedRecords: writes are failing or stalled (a hung connection
+   * holds the one flush). What arrives now goes to disk rather than waiting in memory.
    */
   private spillOverflow(): void {
     if (this.overflowing || Date.now() < this.spillRetryAt) return;
     if (!this.overflowWarned) {
       this.overflowWarned = true;
       this.logger.warn(
-        { buffered: this.buffer.length, limit: this.settings.maxBufferedRecords },
+        { held: this.inRing, limit: this.settings.maxBufferedRecords },
         'prediction log: buffer full while writes are stalled; spilling to disk',
       );
     }
     this.overflowing = (async () => {
-      while (this.buffer.length >= this.settings.maxBufferedRecords) {
-        const batch = this.buffer.splice(0, this.buffer.length);
+      while (this.overflow.length > 0) {
+        const lines = this.overflow.slice();
         try {
-          await this.spill.append(batch);
+          await this.spill.append(lines.map(lineToRow));
         } catch (err) {
-          this.buffer.unshift(...batch);
           this.noteSpillFailure(err);
           return;
         }
-        this.spilledOk(batch);
+        this.overflow.splice(0, lines.length);
+        this.spilledOk(lines.length);
       }
     })().finally(() => {
       this.overflowing = null;
@@ -507,16 +570,14 @@ export class PredictionLog {
   }
 
   /** After close(): no timer will run again, so write to the spill file before returning. */
-  private spillAfterClose(): void {
-    const batch = this.buffer.splice(0, this.buffer.length);
+  private spillAfterClose(lines: string[]): void {
+    const rows = lines.map(lineToRow);
     try {
-      this.spill.appendSync(batch);
-      this.spilled.inc(batch.length);
-      this.settle(batch);
-      this.logger.warn({ count: batch.length }, 'prediction log: predictions arrived after close; spilled, written at the next start');
+      this.spill.appendSync(rows);
+      this.spilled.inc(rows.length);
+      this.logger.warn({ count: rows.length }, 'prediction log: predictions arrived after close; spilled, written at the next start');
     } catch (err) {
-      this.settle(batch);
-      this.logger.error({ err, predictionIds: batch.map((r) => r.id) }, 'prediction log: predictions arrived after close and could not be saved');
+      this.logger.error({ err, predictionIds: rows.map((r) => r.id) }, 'prediction log: predictions arrived after close and could not be saved');
     }
   }
 
@@ -627,6 +688,7 @@ export class PredictionLog {
       ['partition maintenance', () => this.maintaining],
       ['overflow spill', () => this.overflowing],
       ['flush', () => this.flush()],
+      ['COPY thread', () => this.copier.close()],
     ];
     for (const [name, step] of steps) {
       try {
@@ -636,7 +698,14 @@ export class PredictionLog {
       }
     }
     this.state = 'closed';
-    if (this.buffer.length > 0) this.spillAfterClose();
+    if (this.pending() > 0) {
+      // The last flush could write them nowhere: the spill file gets one more, synchronous, try.
+      const lines = this.unwrittenLines();
+      this.overflow = [];
+      const rest = this.ring.takeRange();
+      if (rest) this.release(rest);
+      this.spillAfterClose(lines);
+    }
     if (this.malformed.length > 0) {
       for (const { id, reason } of this.malformed.splice(0)) {
         this.logger.error({ predictionId: id, reason }, 'prediction log: a prediction record cannot be stored, and the log is closed');

@@ -114,13 +114,18 @@ function featuresJson(features: FeatureMap, made: string | undefined): string {
  * become null. Text is cleaned as cleanText says.
  */
 export function toLogRow(r: PredictionRecord): LogRow {
+  return { id: r.id, at: r.at, classifier: r.label !== null, line: Buffer.from(toLogLine(r)) };
+}
+
+/** The record's COPY line, newline included, as toLogRow makes it (and throws). */
+export function toLogLine(r: PredictionRecord): string {
   const problem = recordProblem(r);
   if (problem) throw new TypeError(problem);
-  const line =
+  return (
     `${copyField(r.id)}\t${copyField(r.requestId)}\t${r.at.toISOString()}\t${copyField(r.model)}\t${r.version}\t${r.variant}\t` +
     `${r.entityId === null ? '\\N' : copyField(r.entityId)}\t${r.features === null ? '\\N' : copyJson(featuresJson(r.features, r.featuresJson))}\t` +
-    `${r.score}\t${r.label === null ? '\\N' : r.label}\t${r.latencyMs}\t${r.fallback ? 't' : 'f'}\n`;
-  return { id: r.id, at: r.at, classifier: r.label !== null, line: Buffer.from(line) };
+    `${r.score}\t${r.label === null ? '\\N' : r.label}\t${r.latencyMs}\t${r.fallback ? 't' : 'f'}\n`
+  );
 }
 
 /** A prediction read back from its COPY line: the columns GET /predictions shows. */
@@ -163,6 +168,16 @@ export function parseLogLine(row: LogRow): PendingPrediction | null {
 /** The rows as COPY input (and as spill file content): their lines, one after the other. */
 export function copyData(rows: readonly LogRow[]): Buffer {
   return Buffer.concat(rows.map((r) => r.line));
+}
+
+/**
+ * A COPY line made by toLogLine (newline optional) back into a row: its identity is read from the
+ * line itself. Unlike fromSpillLine it takes any id, for a row Postgres is still to judge.
+ */
+export function lineToRow(line: string): LogRow {
+  const text = line.endsWith('\n') ? line.slice(0, -1) : line;
+  const f = text.split('\t');
+  return { id: copyUnescape(f[FIELD.id] ?? ''), at: new Date(f[FIELD.at] ?? NaN), classifier: f[FIELD.label] !== '\\N', line: Buffer.from(`${text}\n`) };
 }
 
 /** A row's line as text, without its newline (for people: the rejected file, logs). */

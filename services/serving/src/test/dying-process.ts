@@ -23,6 +23,7 @@ const logger = createLogger('serving', 'error');
 const pool = createPool(process.env.DATABASE_URL!, { max: 2 });
 const log = new PredictionLog({
   pool,
+  databaseUrl: process.env.DATABASE_URL!,
   logger,
   metrics: createMetricsRegistry('serving', { defaultMetrics: false }),
   spillDir: process.env.DYING_SPILL_DIR!,

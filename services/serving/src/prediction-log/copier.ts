@@ -1,0 +1,85 @@
+import { Worker } from 'node:worker_threads';
+import type { RingRange, SharedRing } from '../offload/shared-ring.js';
+
+export interface CopierData {
+  ring: SharedArrayBuffer;
+  databaseUrl: string;
+  writeTimeoutMs: number;
+}
+export type CopyRequest = { type: 'copy'; id: number; range: RingRange } | { type: 'close' };
+export type CopyAnswer = { id: number; ok: true; rows: number } | { id: number; ok: false; message: string; code: string | undefined };
+
+/** An error the worker thread answered with, carrying Postgres' SQLSTATE as `code` when there was one. */
+export class CopyError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * COPYs ranges of the prediction log's ring (one COPY line per record) into serving.prediction
+ * from a worker thread (`copy-thread.ts`) with a connection of its own: the request thread then
+ * neither holds the rows nor runs the COPY protocol. The thread is started on the first copy and
+ * again after it died; a copy in progress when it dies fails, and the log spills that batch.
+ */
+export class Copier {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (rows: number) => void; reject: (err: Error) => void }>();
+
+  constructor(
+    private readonly ring: SharedRing,
+    private readonly opts: { databaseUrl: string; writeTimeoutMs: number },
+  ) {}
+
+  /** Resolves with the rows written; rejects with a CopyError (or the thread's failure). */
+  copy(range: RingRange): Promise<number> {
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      // Referenced while a copy is in progress: an awaited copy must keep the process alive.
+      if (this.waiting.size === 0) worker.ref();
+      this.waiting.set(id, { resolve, reject });
+      worker.postMessage({ type: 'copy', id, range } satisfies CopyRequest);
+    });
+  }
+
+  /** Ends the thread (after its copies in progress have been answered by the caller's awaiting them). */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = null;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'close' } satisfies CopyRequest);
+    const timer = setTimeout(() => void worker.terminate(), 3_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const data: CopierData = { ring: this.ring.buffer, databaseUrl: this.opts.databaseUrl, writeTimeoutMs: this.opts.writeTimeoutMs };
+    const worker = new Worker(new URL('./copy-thread.js', import.meta.url), { workerData: data });
+    worker.unref();
+    worker.on('message', (a: CopyAnswer) => {
+      const w = this.waiting.get(a.id);
+      if (!w) return;
+      this.waiting.delete(a.id);
+      if (this.waiting.size === 0) worker.unref();
+      if (a.ok) w.resolve(a.rows);
+      else w.reject(new CopyError(a.message, a.code));
+    });
+    const failAll = (err: Error) => {
+      if (this.worker === worker) this.worker = null;
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    };
+    worker.on('error', (err) => failAll(err));
+    worker.on('exit', (code) => failAll(new Error(`the prediction log's COPY thread exited (code ${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+}
