@@ -202,6 +202,8 @@ export class PredictionLog {
     await this.maintain();
     if (this.state !== 'starting') return;
     if (this.spill.hasBacklog()) this.ensureRecovering();
+    await this.copier.start();
+    if (this.state !== 'starting') return;
     this.flushTimer = setInterval(() => {
       // A flush in progress is not queued behind: what it leaves is taken by the next tick or
       // by the next full batch.
