@@ -33,7 +33,7 @@ return #KEYS`;
 
 /** One write-through as one ring record: the key's length in UTF-16 units, a colon, the key, the value. */
 export function writeRecord(key: string, value: string): string {
-  return `${key.length}:${key}${value}`;
+  return recordPrefix(key) + value;
 }
 
 /** What every record of `key` starts with. */

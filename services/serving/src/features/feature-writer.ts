@@ -118,8 +118,9 @@ export class FeatureWriter {
 
   private startWorker(): Worker {
     const worker = new Worker(new URL('./feature-writer-thread.js', import.meta.url), { workerData: this.data });
-    // The thread must not keep the process alive: close() ends it in an orderly shutdown.
-    worker.unref();
+    // The thread must not keep the process alive (close() ends it in an orderly shutdown), except
+    // while a flush is awaited: a replacement started meanwhile is referenced until it answers.
+    if (this.flushWaiters.length === 0) worker.unref();
     worker.on('message', (m: FromWriter) => {
       if (m.type === 'failed') this.opts.onFailure(m.count, m.message);
       else this.settleFlushes(m.upTo);

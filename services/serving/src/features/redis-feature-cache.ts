@@ -45,7 +45,6 @@ export interface FeatureCache {
  */
 export class RedisFeatureCache implements FeatureCache {
   private readonly keyPrefix: string;
-  private readonly writeDelayMs: number;
   private readonly writer: FeatureWriter;
   private pendingReads = new Map<string, Array<{ resolve: (v: CachedFeatures | null) => void; reject: (err: unknown) => void }>>();
   private lastWarnAt = 0;
@@ -65,11 +64,10 @@ export class RedisFeatureCache implements FeatureCache {
     },
   ) {
     this.keyPrefix = `${deps.keyPrefix}features:`;
-    this.writeDelayMs = deps.writeDelayMs ?? 5;
     this.writer = new FeatureWriter({
       redisUrl: deps.redisUrl,
       ttlSeconds: deps.ttlSeconds,
-      delayMs: this.writeDelayMs,
+      delayMs: deps.writeDelayMs ?? 5,
       logger: deps.logger,
       onFailure: (count, message) => this.warn({ message, count }, 'feature cache write-through failed; the prediction was still answered'),
     });

@@ -9,39 +9,37 @@
  *
  * The consumer takes records (advancing a read position of its own) and releases them later, in
  * order, once done with them; only released space is written again. Until then the producer can
- * count them as not done (`released()` against its own count of pushes).
+ * still read them (forEachUnreleased, findUnreleased): what is unreleased is what is not done.
  *
  * Layout: `bytes` of data, then control words (Int32): head (where the producer writes next),
- * tail (the start of what is not released yet), the number of records released, a flag the
- * consumer raises while it goes to sleep, and the word it sleeps on (bumped to wake it). A record is a 4-byte length and its bytes,
- * padded to a multiple of 4; a length of -1 means "continue at offset 0". The ring keeps 4 bytes
- * free at least, so head === tail means empty.
+ * tail (the start of what is not released yet), a flag the consumer raises while it goes to
+ * sleep, and the word it sleeps on (bumped to wake it). A record is a 4-byte length and its
+ * bytes, padded to a multiple of 4; a length of -1 means "continue at offset 0". The ring keeps 4
+ * bytes free at least, so head === tail means empty.
  */
 const HEAD = 0;
 const TAIL = 1;
-const RELEASED = 2;
-const SLEEPING = 3;
-const WAKE = 4;
-const CONTROL_WORDS = 5;
+const SLEEPING = 2;
+const WAKE = 3;
+const CONTROL_WORDS = 4;
 const WRAP = -1;
 
 const encoder = new TextEncoder();
 const align4 = (n: number) => (n + 3) & ~3;
 
-/** Records taken by the consumer: their bytes (copies), and what to pass to release() once done. */
-export interface Taken {
-  records: Buffer[];
-  /** Where the ring's tail moves on release. */
-  end: number;
-}
-
-/** Records in the ring, by place: what takeRange() hands out and readRange() reads. */
+/** Records in the ring, by place: what takeRange() hands out, readRange() reads and release() frees. */
 export interface RingRange {
   start: number;
+  /** Where the ring's tail moves on release. */
   end: number;
   count: number;
   /** Their bytes, lengths not counted. */
   bytes: number;
+}
+
+/** Records taken by take(): their range, and their bytes (copies). */
+export interface Taken extends RingRange {
+  records: Buffer[];
 }
 
 export class SharedRing {
@@ -71,11 +69,6 @@ export class SharedRing {
     this.words = new Int32Array(buffer, 0, this.size / 4);
     this.control = new Int32Array(buffer, this.size, CONTROL_WORDS);
     this.readPos = Atomics.load(this.control, TAIL);
-  }
-
-  /** Bytes of data the ring holds at most. */
-  get capacity(): number {
-    return this.size;
   }
 
   // ---- producer ----
@@ -121,16 +114,6 @@ export class SharedRing {
     Atomics.notify(this.control, WAKE);
   }
 
-  /** Records released by the consumer so far (a 32-bit count that wraps; compare with isReleased). */
-  released(): number {
-    return Atomics.load(this.control, RELEASED);
-  }
-
-  /** True once the consumer has released the record that was the `count`-th pushed (1-based, wrapping). */
-  isReleased(count: number): boolean {
-    return ((Atomics.load(this.control, RELEASED) - count) | 0) >= 0;
-  }
-
   /** UTF-8 of `text` at `at` + 4 within `room` bytes (length word included): bytes written, or -1. */
   private encode(text: string, at: number, room: number): number {
     const r = encoder.encodeInto(text, this.bytes.subarray(at + 4, at + room));
@@ -141,28 +124,16 @@ export class SharedRing {
 
   /** Copies out the records pushed since the last take, at most `max` of them; null if none. */
   take(max = Infinity): Taken | null {
-    const head = Atomics.load(this.control, HEAD);
-    let pos = this.readPos;
-    if (pos === head) return null;
+    const range = this.takeRange(max);
+    if (!range) return null;
     const records: Buffer[] = [];
-    while (pos !== head && records.length < max) {
-      const len = this.words[pos >> 2]!;
-      if (len === WRAP) {
-        pos = 0;
-        continue;
-      }
-      records.push(Buffer.from(this.bytes.subarray(pos + 4, pos + 4 + len)));
-      pos += 4 + align4(len);
-      if (pos === this.size) pos = 0;
-    }
-    this.readPos = pos;
-    return { records, end: pos };
+    this.eachRecord(range.start, range.end, (offset, length) => void records.push(Buffer.from(this.bytes.subarray(offset, offset + length))));
+    return { ...range, records };
   }
 
-  /** Frees the space of records taken, up to a take()'s `end`; releases must come in take order. */
-  release(taken: Taken | RingRange): void {
-    Atomics.store(this.control, TAIL, taken.end);
-    Atomics.add(this.control, RELEASED, 'count' in taken ? taken.count : taken.records.length);
+  /** Frees the space of records taken, up to the range's end; releases must come in take order. */
+  release(range: RingRange): void {
+    Atomics.store(this.control, TAIL, range.end);
   }
 
   /**
@@ -170,25 +141,11 @@ export class SharedRing {
    * hands the range to another to read (readRange) and releases it itself. Null if none.
    */
   takeRange(max = Infinity): RingRange | null {
-    const head = Atomics.load(this.control, HEAD);
     const start = this.readPos;
-    let pos = start;
-    let count = 0;
-    let bytes = 0;
-    while (pos !== head && count < max) {
-      const len = this.words[pos >> 2]!;
-      if (len === WRAP) {
-        pos = 0;
-        continue;
-      }
-      count++;
-      bytes += len;
-      pos += 4 + align4(len);
-      if (pos === this.size) pos = 0;
-    }
-    if (count === 0) return null;
-    this.readPos = pos;
-    return { start, end: pos, count, bytes };
+    const end = this.eachRecord(start, Atomics.load(this.control, HEAD), () => undefined, max);
+    if (end.count === 0) return null;
+    this.readPos = end.next;
+    return { start, end: end.next, count: end.count, bytes: end.bytes };
   }
 
   /** Gives back the range last taken: the next take starts at it again. */
@@ -226,19 +183,9 @@ export class SharedRing {
   scanUnreleased(from: number | null, max: number, fn: (offset: number, length: number) => void): number | null {
     const tail = Atomics.load(this.control, TAIL);
     const head = this.control[HEAD]!;
-    let pos = from === null || this.distance(tail, from) > this.distance(tail, head) ? tail : from;
-    for (let n = 0; n < max && pos !== head; ) {
-      const len = this.words[pos >> 2]!;
-      if (len === WRAP) {
-        pos = 0;
-        continue;
-      }
-      fn(pos + 4, len);
-      n++;
-      pos += 4 + align4(len);
-      if (pos === this.size) pos = 0;
-    }
-    return pos === head ? null : pos;
+    const pos = from === null || this.distance(tail, from) > this.distance(tail, head) ? tail : from;
+    const { next } = this.eachRecord(pos, head, fn, max);
+    return next === head ? null : next;
   }
 
   /** Bytes from `a` forward to `b`, round the ring. */
@@ -283,18 +230,34 @@ export class SharedRing {
     return Buffer.from(this.buffer, offset, length);
   }
 
-  private eachRecord(from: number, to: number, fn: (offset: number, length: number) => boolean | void): void {
+  /**
+   * The one walk over records: calls `fn` with the place of each record from `from` up to `to`,
+   * at most `max` of them; `false` from `fn` stops after that record. Returns where the walk
+   * stopped (the next record's length word, or `to`), and how many records and bytes it passed.
+   */
+  private eachRecord(
+    from: number,
+    to: number,
+    fn: (offset: number, length: number) => boolean | void,
+    max = Infinity,
+  ): { next: number; count: number; bytes: number } {
     let pos = from;
-    while (pos !== to) {
+    let count = 0;
+    let bytes = 0;
+    while (pos !== to && count < max) {
       const len = this.words[pos >> 2]!;
       if (len === WRAP) {
         pos = 0;
         continue;
       }
-      if (fn(pos + 4, len) === false) return;
+      const go = fn(pos + 4, len);
+      count++;
+      bytes += len;
       pos += 4 + align4(len);
       if (pos === this.size) pos = 0;
+      if (go === false) break;
     }
+    return { next: pos, count, bytes };
   }
 
   /**

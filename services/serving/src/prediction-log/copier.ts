@@ -10,8 +10,8 @@ export type CopyRequest = { type: 'copy'; id: number; range: RingRange } | { typ
 export type CopyAnswer =
   | { id: number; ok: true; rows: number }
   | { id: number; ok: false; message: string; code: string | undefined }
-  /** The thread has loaded and takes copies (id 0). */
-  | { id: 0; ok: true; rows: 0; ready: true };
+  /** The thread has loaded and takes copies. */
+  | { ready: true };
 
 /** An error the worker thread answered with, carrying Postgres' SQLSTATE as `code` when there was one. */
 export class CopyError extends Error {

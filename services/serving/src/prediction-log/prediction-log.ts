@@ -371,7 +371,7 @@ export class PredictionLog {
   /** Every record not yet committed or spilled, as its COPY line. */
   private unwrittenLines(): string[] {
     const lines: string[] = [];
-    this.ring.forEachUnreleased((offset, length) => void lines.push(this.ring.view(offset, length).toString('utf8')));
+    this.ring.forEachUnreleased((offset, length) => void lines.push(this.ring.text({ offset, length })));
     return lines.concat(this.overflow);
   }
 
