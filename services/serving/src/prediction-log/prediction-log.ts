@@ -449,7 +449,7 @@ export class PredictionLog {
       n = await this.copier.copy(range);
     } catch (err) {
       if (!isUniqueViolation(err) && !isDataError(err)) throw err;
-      return this.write(this.rowsOf(range), true);
+      return this.write(this.rowsOf(range));
     }
     end();
     this.written.inc(n);
@@ -468,22 +468,16 @@ export class PredictionLog {
   }
 
   /**
-   * Writes a batch; returns the rows that were new. COPY first, unless `idempotent` (a replay);
-   * a batch COPY finds partly present goes through the idempotent path. A row Postgres refuses as
-   * data (not an outage: retrying would fail forever and hold up everything behind it) is set
-   * aside in the rejected file and the rest are written. Rejects on any other failure.
+   * Writes a batch through the idempotent path (a replay, or a batch whose COPY found a row already
+   * in the table or refused one); returns the rows that were new. A row Postgres refuses as data
+   * (not an outage: retrying would fail forever and hold up everything behind it) is set aside in
+   * the rejected file and the rest are written. Rejects on any other failure.
    */
-  private async write(batch: LogRow[], idempotent: boolean): Promise<number> {
+  private async write(batch: LogRow[]): Promise<number> {
     if (batch.length === 0) return 0;
     const end = this.flushDuration.startTimer();
     try {
-      let n: number;
-      try {
-        n = idempotent ? await this.store.insertIdempotent(batch) : await this.store.copy(batch);
-      } catch (err) {
-        if (idempotent || !isUniqueViolation(err)) throw err;
-        n = await this.store.insertIdempotent(batch);
-      }
+      const n = await this.store.insertIdempotent(batch);
       end();
       this.written.inc(n);
       return n;
@@ -646,7 +640,7 @@ export class PredictionLog {
       let inserted = 0;
       for await (const batch of this.spill.readBatches(file, this.settings.batchSize)) {
         if (this.stop.signal.aborted) return false;
-        inserted += await this.write(batch, true);
+        inserted += await this.write(batch);
         records += batch.length;
         this.replayed.inc(batch.length);
       }
