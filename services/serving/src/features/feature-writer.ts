@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@contender/platform';
+import { endWorker } from '../offload/end-worker.js';
 import { SharedRing } from '../offload/shared-ring.js';
 import { COUNTER, COUNTER_WORDS, recordPrefix, writeRecord, type FromWriter, type WriterData } from './feature-writer-protocol.js';
 
@@ -94,13 +95,9 @@ export class FeatureWriter {
         this.settleFlushes(Infinity);
         return;
       }
-      const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-      void this.askFlush(true);
       // The worker answers the flush, quits its connection and exits; one that does not within
       // 3 s is stopped (what it still held is lost, as with any write-through that fails).
-      const timer = setTimeout(() => void this.worker.terminate(), 3_000);
-      await exited;
-      clearTimeout(timer);
+      await endWorker(this.worker, () => void this.askFlush(true));
     })();
     return this.closed;
   }

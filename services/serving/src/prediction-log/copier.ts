@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { endWorker } from '../offload/end-worker.js';
 import type { RingRange, SharedRing } from '../offload/shared-ring.js';
 
 export interface CopierData {
@@ -66,11 +67,7 @@ export class Copier {
     const worker = this.worker;
     if (!worker) return;
     this.worker = null;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.postMessage({ type: 'close' } satisfies CopyRequest);
-    const timer = setTimeout(() => void worker.terminate(), 3_000);
-    await exited;
-    clearTimeout(timer);
+    await endWorker(worker, () => worker.postMessage({ type: 'close' } satisfies CopyRequest));
   }
 
   private ensureWorker(): Worker {
