@@ -178,7 +178,8 @@ async function main(): Promise<void> {
       return result;
     };
     const floorUrl = `http://127.0.0.1:${floorPort}/predict`;
-    // One round: the floor, /predict closed loop (unless BENCH_RATE), then both open loop.
+    // One round: the floor, /predict closed loop (unless BENCH_RATE), then both open loop at
+    // /predict's half rate, and the floor at half its own rate.
     const round = async (): Promise<Summary> => {
       rows.length = 0;
       const floorMax = await measure('floor: bare node:http JSON endpoint', floor, spec(floorUrl, featureBodies));
@@ -193,8 +194,15 @@ async function main(): Promise<void> {
       const open = await measure(`/predict with features at ${FIXED_RATE === undefined ? 'half its max rate' : 'BENCH_RATE'} (${half} req/s, open loop)`, serving, spec(`${base}/predict`, featureBodies, half));
       // The same rate against the floor: what latency this machine gives any server at that rate.
       const floorOpen = await measure(`floor at the same rate (${half} req/s, open loop)`, floor, spec(floorUrl, featureBodies, half));
+      // The target's own measure applied to the floor: its p99 at half of *its* maximum rate, what
+      // this machine and generator give the barest node:http server under the same rule.
+      let floorHalfP99Ms: number | null = null;
+      if (FIXED_RATE === undefined) {
+        const floorHalf = Math.round(floorMax.rps / 2);
+        floorHalfP99Ms = (await measure(`floor at half its own max rate (${floorHalf} req/s, open loop)`, floor, spec(floorUrl, featureBodies, floorHalf))).p99Ms;
+      }
       printTable(rows, floorMax.rps);
-      return { ratio, p99Ms: open.p99Ms, floorP99Ms: floorOpen.p99Ms };
+      return { ratio, p99Ms: open.p99Ms, floorP99Ms: floorOpen.p99Ms, floorHalfP99Ms };
     };
     const summaries: Summary[] = [];
     for (let i = 0; i < REPEAT; i++) {
@@ -228,6 +236,8 @@ interface Summary {
   /** p99 of /predict with features in the open-loop run, and of the floor at the same rate. */
   p99Ms: number;
   floorP99Ms: number;
+  /** p99 of the floor at half of its own closed-loop rate; null with BENCH_RATE. */
+  floorHalfP99Ms: number | null;
 }
 
 function printSummary(rounds: Summary[]): void {
@@ -241,6 +251,8 @@ function printSummary(rounds: Summary[]): void {
   console.log(`\nover ${rounds.length} rounds (median; each round):`);
   if (ratios.length) console.log(`  /predict with features vs floor: ${pct(median(ratios))} (${list(ratios, pct)})`);
   console.log(`  p99 at the open-loop rate, ms: ${ms(median(rounds.map((r) => r.p99Ms)))} (${list(rounds.map((r) => r.p99Ms), ms)}); floor ${ms(median(rounds.map((r) => r.floorP99Ms)))} (${list(rounds.map((r) => r.floorP99Ms), ms)})`);
+  const floorHalf = rounds.flatMap((r) => (r.floorHalfP99Ms === null ? [] : [r.floorHalfP99Ms]));
+  if (floorHalf.length) console.log(`  floor's p99 at half its own max rate, ms: ${ms(median(floorHalf))} (${list(floorHalf, ms)})`);
 }
 
 function printTable(rows: Row[], floorRps: number): void {
