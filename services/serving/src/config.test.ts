@@ -11,6 +11,7 @@ describe('serving config', () => {
     assert.equal(c.SERVED_MODELS, null);
     assert.equal(c.RECONCILE_INTERVAL_MS, 15_000);
     assert.equal(c.FEATURE_TTL_SECONDS, 86_400);
+    assert.equal(c.FEATURE_WRITE_DELAY_MS, 20);
     assert.equal(c.MAX_BATCH_ROWS, 10_000);
     assert.equal(c.SERVING_WORKERS, 1);
     assert.equal(c.REDIS_KEY_PREFIX, 'contender:');

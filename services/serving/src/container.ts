@@ -90,6 +90,7 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
     redisUrl: config.REDIS_URL,
     keyPrefix: config.REDIS_KEY_PREFIX,
     ttlSeconds: config.FEATURE_TTL_SECONDS,
+    writeDelayMs: config.FEATURE_WRITE_DELAY_MS,
     metrics: servingMetrics,
     logger,
   });

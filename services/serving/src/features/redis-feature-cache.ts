@@ -38,7 +38,7 @@ export interface FeatureCache {
  * built fail-fast (no offline queue, short command timeout) and reconnects in the background.
  *
  * Write-throughs go to Redis from a worker thread (FeatureWriter), which waits up to
- * `writeDelayMs` (default 5 ms) and sends them together, as one script call: one socket write, one
+ * `writeDelayMs` (FEATURE_WRITE_DELAY_MS, default 20 ms) and sends them together, as one script call: one socket write, one
  * wake-up of Redis and one reply per few milliseconds instead of per event-loop turn, and none of
  * it on the thread that answers requests. Until Redis has answered, this replica reads them from
  * memory; other replicas see them that much later.
@@ -59,7 +59,7 @@ export class RedisFeatureCache implements FeatureCache {
       ttlSeconds: number;
       metrics: ServingMetrics;
       logger: Logger;
-      /** How long write-throughs may wait to be sent together. Default 5; 0 = at the end of the event-loop turn. */
+      /** How long write-throughs may wait to be sent together. Default 20 (FEATURE_WRITE_DELAY_MS); 0 = at the end of the event-loop turn. */
       writeDelayMs?: number;
     },
   ) {
@@ -67,7 +67,7 @@ export class RedisFeatureCache implements FeatureCache {
     this.writer = new FeatureWriter({
       redisUrl: deps.redisUrl,
       ttlSeconds: deps.ttlSeconds,
-      delayMs: deps.writeDelayMs ?? 5,
+      delayMs: deps.writeDelayMs ?? 20,
       logger: deps.logger,
       onFailure: (count, message) => this.warn({ message, count }, 'feature cache write-through failed; the prediction was still answered'),
     });
