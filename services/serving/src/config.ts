@@ -27,8 +27,8 @@ export const servingConfigSchema = baseConfigSchema.extend({
   RECONCILE_INTERVAL_MS: envInt(15_000, { min: 100 }),
   FEATURE_TTL_SECONDS: envInt(86_400, { min: 1 }),
   /**
-   * How long write-throughs wait to be sent to Redis together (one script call per wait); 0 = at
-   * the end of the event-loop turn. Other replicas see a write-through at most this much later.
+   * How long write-throughs wait to be sent to Redis together (one script call per wait); 0 = as
+   * soon as the write-through thread sees them. Other replicas see one at most this much later.
    */
   FEATURE_WRITE_DELAY_MS: envInt(20, { min: 0, max: 1_000 }),
   MAX_BATCH_ROWS: envInt(10_000, { min: 1, max: 1_000_000 }),

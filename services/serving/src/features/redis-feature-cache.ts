@@ -59,7 +59,7 @@ export class RedisFeatureCache implements FeatureCache {
       ttlSeconds: number;
       metrics: ServingMetrics;
       logger: Logger;
-      /** How long write-throughs may wait to be sent together. Default 20 (FEATURE_WRITE_DELAY_MS); 0 = at the end of the event-loop turn. */
+      /** How long write-throughs may wait to be sent together. Default 20 (FEATURE_WRITE_DELAY_MS); 0 = as soon as the write-through thread sees them. */
       writeDelayMs?: number;
     },
   ) {
