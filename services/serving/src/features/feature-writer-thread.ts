@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRedis, type Redis } from '@contender/platform';
+import { createRedis, type Redis } from '@contender/platform/connections';
 import { SharedRing } from '../offload/shared-ring.js';
 import {
   COUNTER,

@@ -28,7 +28,7 @@ export class CopyError extends Error {
  * COPYs ranges of the prediction log's ring (one COPY line per record) into serving.prediction
  * from a worker thread (`copy-thread.ts`) with a connection of its own: the request thread then
  * neither holds the rows nor runs the COPY protocol. The thread is started by start() (loading it
- * takes up to a second on a busy machine, which the first batch should not wait for) and again,
+ * takes a few hundred milliseconds on a busy machine, which the first batch should not wait for) and again,
  * on the next copy, after it died; a copy in progress when it dies fails, and the log spills
  * that batch.
  */

@@ -5,7 +5,7 @@
  * from an outage).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createPool } from '@contender/platform';
+import { createPool } from '@contender/platform/connections';
 import { SharedRing } from '../offload/shared-ring.js';
 import type { CopierData, CopyAnswer, CopyRequest } from './copier.js';
 import { PgPredictionStore } from './pg-prediction-store.js';
