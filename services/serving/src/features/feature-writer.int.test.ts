@@ -51,4 +51,33 @@ describe('FeatureWriter', () => {
       await writer.close();
     }
   });
+
+  it('drops and counts the write-throughs that find its ring full, and still sends the others', async () => {
+    const failures: Array<{ count: number; message: string }> = [];
+    // A ring of 1 KiB holds about ten of these; the thread gathers for 300 ms before it sends.
+    const writer = new FeatureWriter({
+      redisUrl: server.url,
+      ttlSeconds: 60,
+      delayMs: 300,
+      ringBytes: 1_024,
+      logger,
+      onFailure: (count, message) => failures.push({ count, message }),
+    });
+    try {
+      const value = (i: number) => JSON.stringify({ updatedAt: i, features: { x: i, pad: 'p'.repeat(60) } });
+      const accepted: number[] = [];
+      let refused = 0;
+      for (let i = 0; i < 40; i++) {
+        if (writer.push(`full:${i}`, value(i))) accepted.push(i);
+        else refused++;
+      }
+      assert.ok(accepted.length > 0 && refused > 0, `${accepted.length} accepted, ${refused} refused`);
+      await writer.flush();
+      assert.deepEqual(failures, [{ count: refused, message: 'too many write-throughs waiting for Redis' }]);
+      assert.deepEqual(writer.counts(), { written: accepted.length, failed: refused });
+      assert.deepEqual(await redis.mget(accepted.map((i) => `full:${i}`)), accepted.map(value));
+    } finally {
+      await writer.close();
+    }
+  });
 });
