@@ -21,7 +21,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,7 @@ import { createTestDatabase, deleteRedisKeys, freePort } from '@contender/platfo
 import { startTestRegistry } from '@contender/registry/testing';
 import { RegistryAdmin } from '../test/registry-fixtures.js';
 import type { LoadResult, LoadSpec } from './load-generator.js';
+import { cpuSecondsBetween, named, procSnapshot, processAndChildren, threadSchedStat, type ProcStat } from './proc-stat.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 2_000);
@@ -165,11 +166,11 @@ async function main(): Promise<void> {
           : { running: (threadAfter.running - threadBefore.running) / wallSeconds, waiting: (threadAfter.waiting - threadBefore.waiting) / wallSeconds };
       // The server also works during the warm-up; spread its CPU over every request it answered.
       const answered = result.requests * ((s.durationMs + s.warmupMs) / s.durationMs);
-      const perRequestUs = (cpu: (snapshot: ProcStat[]) => number) =>
-        before && after ? ((cpu(after) - cpu(before)) / answered) * 1e6 : null;
-      const serverCpuUs = perRequestUs((x) => processCpuSeconds(x, server.pid!));
-      const postgresCpuUs = perRequestUs((x) => commandCpuSeconds(x, 'postgres'));
-      const redisCpuUs = perRequestUs((x) => commandCpuSeconds(x, 'redis-server'));
+      const perRequestUs = (include: (p: ProcStat) => boolean) =>
+        before && after ? (cpuSecondsBetween(before, after, include) / answered) * 1e6 : null;
+      const serverCpuUs = perRequestUs(processAndChildren(server.pid!));
+      const postgresCpuUs = perRequestUs(named('postgres'));
+      const redisCpuUs = perRequestUs(named('redis-server'));
       const lag = server === serving ? await loopLag() : null;
       rows.push({ name, result, serverCpuUs, postgresCpuUs, redisCpuUs, mainThread: mainThreadUse, loopP99Ms: lag?.p99 ?? null, loopMaxMs: lag?.max ?? null });
       if (process.env.BENCH_VERBOSE) log(`  per second: ${result.seconds.map((x) => `${x.requests}/${x.p99Ms.toFixed(1)}/${x.maxMs.toFixed(0)}`).join(' ')}`);
@@ -294,59 +295,7 @@ function fmt(r: LoadResult): string {
   return `${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, errors ${r.errors + r.non2xx}, generator CPU ${(r.generatorCpu * 100).toFixed(0)}%`;
 }
 
-interface ProcStat {
-  pid: number;
-  ppid: number;
-  command: string;
-  /** user + system CPU seconds, threads included. */
-  seconds: number;
-}
-
-/** Every process's CPU time, from one pass over /proc (Linux only; null elsewhere). */
-async function procSnapshot(): Promise<ProcStat[] | null> {
-  let pids: string[];
-  try {
-    pids = (await readdir('/proc')).filter((p) => /^\d+$/.test(p));
-  } catch {
-    return null;
-  }
-  const stats = await Promise.all(
-    pids.map(async (p): Promise<ProcStat | null> => {
-      const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => null);
-      if (!stat) return null;
-      // The command name may contain spaces; the fields after it start after the last ')'.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return {
-        pid: Number(p),
-        ppid: Number(fields[1]),
-        command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
-        seconds: (Number(fields[11]) + Number(fields[12])) / 100,
-      };
-    }),
-  );
-  return stats.filter((x): x is ProcStat => x !== null);
-}
-
-/**
- * Seconds a process's main thread has run, and has waited on a run queue for a CPU
- * (`/proc/<pid>/task/<pid>/schedstat`), or null where /proc cannot tell.
- */
-async function threadSchedStat(pid: number): Promise<{ running: number; waiting: number } | null> {
-  const text = await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').catch(() => null);
-  if (!text) return null;
-  const [running, waiting] = text.trim().split(' ').map(Number);
-  return running === undefined || waiting === undefined ? null : { running: running / 1e9, waiting: waiting / 1e9 };
-}
-
 const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
-
-/** CPU seconds of a process and its direct children (cluster workers). */
-const processCpuSeconds = (snapshot: ProcStat[], pid: number): number =>
-  snapshot.reduce((sum, p) => (p.pid === pid || p.ppid === pid ? sum + p.seconds : sum), 0);
-
-/** CPU seconds of every process named `command`. */
-const commandCpuSeconds = (snapshot: ProcStat[], command: string): number =>
-  snapshot.reduce((sum, p) => (p.command === command ? sum + p.seconds : sum), 0);
 
 async function waitReady(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
