@@ -9,9 +9,10 @@
  * The model is bench:serving's: 23 features, 200 trees of depth 6, trained on the Taiwan credit
  * data and exported by @contender/ml; the session options are serving's (one intra-op thread,
  * sequential, all graph optimisations). Times are wall time per awaited run, the public API's
- * own overhead included. Then the cost of a run whatever the model: runs of 1–16 rows on the same
- * data with a one-tree model. Last, 10,000 rows (a full /predict/batch) as one run and as consecutive
- * runs of 1,000, 500 (serving's ONNX_MAX_ROWS_PER_RUN) and 50 rows.
+ * own overhead included. Then the cost of a run whatever the model: runs of 1–16 rows on the
+ * same data with a one-tree model beside the 200-tree one. Last, 10,000 rows (a full
+ * /predict/batch) as one run and as consecutive runs of 1,000, 500 (serving's
+ * ONNX_MAX_ROWS_PER_RUN) and 50 rows.
  */
 import * as ort from 'onnxruntime-node';
 import { TAIWAN_CREDIT_CSV, TAIWAN_CREDIT_LABEL } from '@contender/fixtures';

@@ -40,8 +40,8 @@ export interface FeatureCache {
  * Write-throughs go to Redis from a worker thread (FeatureWriter), which waits up to
  * `writeDelayMs` (FEATURE_WRITE_DELAY_MS, default 20 ms) and sends them together, as one script
  * call: one socket write, one wake-up of Redis and one reply per few milliseconds instead of per
- * event-loop turn, and none of it on the thread that answers requests. Until Redis has answered, this replica reads them from
- * memory; other replicas see them that much later.
+ * event-loop turn, and none of it on the thread that answers requests. Until Redis has answered,
+ * this replica reads them from memory; other replicas see them that much later.
  */
 export class RedisFeatureCache implements FeatureCache {
   private readonly keyPrefix: string;
