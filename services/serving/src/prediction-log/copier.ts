@@ -28,9 +28,9 @@ export class CopyError extends Error {
  * COPYs ranges of the prediction log's ring (one COPY line per record) into serving.prediction
  * from a worker thread (`copy-thread.ts`) with a connection of its own: the request thread then
  * neither holds the rows nor runs the COPY protocol. The thread is started by start() (loading it
- * takes a few hundred milliseconds on a busy machine, which the first batch should not wait for) and again,
- * on the next copy, after it died; a copy in progress when it dies fails, and the log spills
- * that batch.
+ * takes a few hundred milliseconds on a busy machine, which the first batch should not wait for)
+ * and again, on the next copy, after it died; a copy in progress when it dies fails, and the log
+ * spills that batch.
  */
 export class Copier {
   private worker: Worker | null = null;
