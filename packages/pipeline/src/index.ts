@@ -1,0 +1,2 @@
+export * from './define-dag.js';
+export * from './errors.js';

@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './http-client.js';
+export * from './registry-client.js';
+export * from './serving-client.js';
