@@ -33,8 +33,9 @@ trap cleanup EXIT
 
 npm run --silent build
 
-mapfile -t files < <(find packages services dags -path '*/node_modules' -prune -o \
-  -path '*/dist/*' -name '*.test.js' -print | grep -- "${TEST_FILTER:-}" | sort)
+# Compiled tests of the workspaces, and the plain-JS tests of infra/ (the launcher from a fresh clone).
+mapfile -t files < <( { find packages services dags -path '*/node_modules' -prune -o \
+  -path '*/dist/*' -name '*.test.js' -print; find infra -name '*.test.mjs'; } | grep -- "${TEST_FILTER:-}" | sort)
 if [ ${#files[@]} -eq 0 ]; then echo "npm test: no test files found" >&2; exit 1; fi
 # Two files at a time: these machines have 2 cores, and each integration file brings its own
 # database and servers. A file that has not finished within TEST_TIMEOUT_MS (no file takes a tenth

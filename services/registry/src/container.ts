@@ -96,7 +96,9 @@ export async function buildRegistryContainer(config: RegistryConfig, opts: { log
   });
   const deployments = new DeploymentReadModel({ pool, store });
   const sweeper = new ArtifactSweeper({ pool, storage, store, logger, removed: metrics.orphanArtifactsRemoved });
-  if (config.BOOTSTRAP_ADMIN_KEY) await keys.ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_KEY);
+  if (config.BOOTSTRAP_ADMIN_KEY && (await keys.ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_KEY)).rotated) {
+    logger.warn('BOOTSTRAP_ADMIN_KEY changed: the previous bootstrap-admin key is revoked and this one replaces it');
+  }
 
   let shuttingDown = false;
   return {

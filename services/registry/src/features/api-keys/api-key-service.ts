@@ -59,18 +59,34 @@ export class ApiKeyService {
   }
 
   /**
-   * Makes `key` a valid admin key named `bootstrap-admin` (BOOTSTRAP_ADMIN_KEY), so a fresh
-   * installation can create its real keys. Idempotent across restarts and replicas.
+   * Makes `key` the valid admin key named `bootstrap-admin` (BOOTSTRAP_ADMIN_KEY), so a fresh
+   * installation can create its real keys. Idempotent across restarts and replicas. When the
+   * configured key changes (rotated, or a local `.data` folder made anew), the previous bootstrap
+   * key is revoked, audited, and the new one takes its place in the same transaction: whoever sets
+   * the environment is trusted with admin already, and a stale bootstrap key must not stay valid.
+   * A key that was revoked is never brought back.
    */
-  async ensureBootstrapAdmin(key: string): Promise<void> {
-    const existing = await this.deps.store.findByHash(this.deps.pool, hashKey(key));
-    if (existing) return;
-    await this.deps.store.insert(this.deps.pool, {
-      name: 'bootstrap-admin',
-      role: 'admin',
-      keyHash: hashKey(key),
-      prefix: key.slice(0, 10),
-      createdBy: 'system',
+  async ensureBootstrapAdmin(key: string): Promise<{ rotated: boolean }> {
+    const keyHash = hashKey(key);
+    return withTransaction(this.deps.pool, async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('registry.bootstrap-admin'))`);
+      if (await this.deps.store.findByHash(tx, keyHash)) return { rotated: false };
+      const previous = await this.deps.store.findActiveByName(tx, BOOTSTRAP_ADMIN_NAME);
+      if (previous) {
+        await this.deps.store.revoke(tx, previous.id);
+        await this.deps.audit.append(tx, {
+          modelId: null,
+          modelName: null,
+          actor: 'system',
+          action: 'api_key.revoked',
+          after: { id: previous.id, name: previous.name, role: previous.role },
+          reason: 'BOOTSTRAP_ADMIN_KEY changed',
+        });
+      }
+      await this.deps.store.insert(tx, { name: BOOTSTRAP_ADMIN_NAME, role: 'admin', keyHash, prefix: key.slice(0, 10), createdBy: 'system' });
+      return { rotated: previous !== null };
     });
   }
 }
+
+const BOOTSTRAP_ADMIN_NAME = 'bootstrap-admin';

@@ -34,6 +34,11 @@ export class PgApiKeyStore {
     return rows[0] ? toKey(rows[0]) : null;
   }
 
+  async findActiveByName(db: Queryable, name: string): Promise<ApiKeyRecord | null> {
+    const { rows } = await db.query(`SELECT ${COLS} FROM registry.api_key WHERE name = $1 AND revoked_at IS NULL`, [name]);
+    return rows[0] ? toKey(rows[0]) : null;
+  }
+
   async findByHash(db: Queryable, keyHash: string): Promise<ApiKeyRecord | null> {
     const { rows } = await db.query(`SELECT ${COLS} FROM registry.api_key WHERE key_hash = $1`, [keyHash]);
     return rows[0] ? toKey(rows[0]) : null;
