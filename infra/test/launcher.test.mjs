@@ -3,21 +3,12 @@
 // failure stops every process it started.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
+import { createTestDatabase } from '@contender/platform/testing';
 import { freshClone } from './fresh-clone.mjs';
-
-const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/postgres';
-const dbName = `t_launcher_${randomBytes(4).toString('hex')}`;
-const dbUrl = (() => {
-  const u = new URL(adminUrl);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-})();
 
 async function freePort() {
   return new Promise((resolve) => {
@@ -66,18 +57,17 @@ function launch(dir, env) {
 describe('npm start from a fresh clone', { timeout: 600_000 }, () => {
   let clone;
   let ports;
+  let db;
   before(async () => {
+    db = await createTestDatabase('launcher');
     clone = freshClone('launcher');
     ports = { REGISTRY_PORT: await freePort(), SERVING_PORT: await freePort(), SCHEDULER_PORT: await freePort() };
   });
   after(async () => {
     clone?.remove();
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await c.end();
+    await db?.drop();
   });
-  const env = () => ({ DATABASE_URL: dbUrl, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) });
+  const env = () => ({ DATABASE_URL: db.url, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) });
 
   async function upThenStop(label) {
     const run = launch(clone.dir, env());
