@@ -20,6 +20,13 @@ need "PostgreSQL at $TEST_DATABASE_URL" "psql '$TEST_DATABASE_URL' -c 'select 1'
 need "Redis at $TEST_REDIS_URL" "redis-cli -u '$TEST_REDIS_URL' ping | grep -q PONG" \
   "Start it, e.g. redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no"
 
+# The Python client's tests run on Debian's python3 with requests (packages/client-python).
+if ! /usr/bin/python3 -c 'import requests' >/dev/null 2>&1; then
+  echo "npm test: installing Debian's python3-requests for the Python client's tests"
+  apt-cache policy python3-requests 2>/dev/null | grep -q 'Candidate: [0-9]' || apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 python3 python3-requests >/dev/null
+fi
+
 started_s3=0
 if ! curl -fs --max-time 5 -o /dev/null "$S3_TEST_ENDPOINT/healthcheck"; then
   echo "npm test: starting the S3 test server (infra/s3-test-server)"
