@@ -27,6 +27,8 @@ if ! /usr/bin/python3 -c 'import requests' >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 python3 python3-requests >/dev/null
 fi
 
+bash infra/test/install-prometheus.sh
+
 started_s3=0
 if ! curl -fs --max-time 5 -o /dev/null "$S3_TEST_ENDPOINT/healthcheck"; then
   echo "npm test: starting the S3 test server (infra/s3-test-server)"

@@ -1,5 +1,7 @@
 import { Registry, collectDefaultMetrics, Histogram } from 'prom-client';
 
+const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /**
  * One Registry per process, injected everywhere; never prom-client's global one, so tests that
  * build several apps in one process do not collide on metric names.
@@ -7,7 +9,12 @@ import { Registry, collectDefaultMetrics, Histogram } from 'prom-client';
 export function createMetricsRegistry(service: string, opts: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (opts.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names three gauges with a counter's `_total` suffix, which `promtool check
+    // metrics` (and anyone reading rate() over them) takes for counters; nothing here reads them.
+    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
+  }
   return registry;
 }
 
