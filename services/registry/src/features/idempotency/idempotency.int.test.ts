@@ -33,7 +33,7 @@ describe('Idempotency-Key on model versions, promotion and rollback', () => {
   it('answers a repeated version upload with the first version and registers nothing more', async () => {
     const first = await upload(key, 'register-1', { auc: 0.7 }).expect(201);
     const again = await upload(key, 'register-1', { auc: 0.7 }).expect(201);
-    assert.deepEqual(again.body, first.body);
+    assert.equal(again.text, first.text, 'the replay is the first answer, byte for byte');
     assert.equal(again.headers['idempotent-replayed'], 'true');
     assert.equal(await versions(), 1);
     assert.equal(await events('version.registered'), 1);
