@@ -8,8 +8,10 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { CsvParser, type CsvRecord } from '@contender/ml';
 import { TAIWAN_CREDIT_CSV } from '@contender/fixtures';
+import { listBucketContents } from '@contender/platform/testing';
 import { startTestRegistry, type TestRegistry } from '../../testing.js';
 import { auth } from '../../test/fixtures.js';
+import { datasetStagingKey } from './dataset-uploader.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const TAIWAN = readFileSync(TAIWAN_CREDIT_CSV);
@@ -40,7 +42,7 @@ for (const store of ['file', 's3'] as const) {
   describe(`dataset versions (${store} store)`, () => {
     let reg: TestRegistry;
     let key: string;
-    const MAX = 4 * 1024 * 1024;
+    const MAX = 20 * 1024 * 1024;
 
     const objects = async () => {
       const keys: string[] = [];
@@ -127,6 +129,21 @@ for (const store of ['file', 's3'] as const) {
       assert.deepEqual(await stagedFiles(), []);
     });
 
+    it('refuses a ragged row near the end of a body larger than one S3 part, storing nothing', async () => {
+      // About 18 MiB: the S3 store has sent its first 16 MiB part before the refusal, and aborts it.
+      const n = 2_000_000;
+      const rows = Array.from({ length: n }, (_, i) => `${i},${i % 7}`);
+      rows[n - 2] = '1,2,3';
+      const body = Buffer.from(`a,b\n${rows.join('\n')}\n`);
+      assert.ok(body.length > 16 * 1024 * 1024 && body.length < MAX);
+      const before = { versions: await versionRows(), objects: await objects() };
+      const res = await uploadDataset(reg.app, key, 'taiwan', body).expect(422);
+      assert.deepEqual(res.body.error.details, { line: n, row: n - 1, fields: 3, columns: 2 });
+      if (store === 's3') assert.deepEqual((await listBucketContents(reg.bucket!)).openUploads, [], 'the multipart upload was aborted');
+      assert.equal(await versionRows(), before.versions);
+      assert.deepEqual(await objects(), before.objects);
+    });
+
     it('refuses a file over MAX_DATASET_BYTES with 413, storing nothing', async () => {
       const before = { versions: await versionRows(), objects: await objects() };
       const big = Buffer.concat([Buffer.from('a,b\n'), Buffer.alloc(MAX + 10, '1,2\n')]);
@@ -145,6 +162,8 @@ for (const store of ['file', 's3'] as const) {
       assert.deepEqual(again.body, first.body);
       assert.equal(again.headers['idempotent-replayed'], 'true');
       assert.equal(first.headers['idempotent-replayed'], undefined);
+      // The repeat streamed in again, and its staged object is gone: one object for the bytes.
+      assert.deepEqual((await objects()).filter((k) => k.startsWith('datasets/idem/')), [`datasets/idem/sha256-${sha256(bytes)}.csv`]);
       const list = await request(reg.app).get('/api/v1/datasets/idem/versions').set(auth(key)).expect(200);
       assert.deepEqual(list.body.items.map((v: { version: number }) => v.version), [1]);
       const objectsBefore = await objects();
@@ -177,14 +196,15 @@ for (const store of ['file', 's3'] as const) {
       assert.equal((await objects()).filter((k) => k === `datasets/race-idem/sha256-${sha256(bytes)}.csv`).length, 1);
     });
 
-    it('sweeps dataset objects no version refers to, and keeps the referenced ones', async () => {
+    it('sweeps dataset objects no version refers to and stale staged uploads, and keeps the rest', async () => {
       const kept = await objects();
       const orphan = `datasets/taiwan/sha256-${sha256(randomBytes(16))}.csv`;
-      await reg.container.storage.put(orphan, Readable.from([Buffer.from('a\n1\n')]));
-      await reg.container.storage.put('datasets/notes.txt', Readable.from([Buffer.from('not an upload')]));
+      const stale = datasetStagingKey('taiwan', Date.now() - 25 * 3600 * 1000);
+      const recent = datasetStagingKey('taiwan', Date.now()); // an upload that may still be moving into place
+      for (const k of [orphan, stale, recent, 'datasets/notes.txt']) await reg.container.storage.put(k, Readable.from([Buffer.from('a\n1\n')]));
       const result = await reg.container.sweeper.sweep();
-      assert.deepEqual(result.removed, [orphan]);
-      assert.deepEqual(await objects(), [...kept, 'datasets/notes.txt'].sort());
+      assert.deepEqual([...result.removed].sort(), [orphan, stale].sort());
+      assert.deepEqual(await objects(), [...kept, recent, 'datasets/notes.txt'].sort());
     });
   });
 }
