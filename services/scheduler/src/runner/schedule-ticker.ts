@@ -37,6 +37,7 @@ export class ScheduleTicker {
   private readonly ticking = new Map<string, Ticking>();
   private timer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
+  private pendingSync: Promise<void> | null = null;
   private stopped = false;
 
   constructor(private readonly d: TickerDeps) {}
@@ -56,8 +57,15 @@ export class ScheduleTicker {
 
   /** Re-reads the schedules now (after a change through this replica), then catches up missed occurrences. */
   sync(): Promise<void> {
-    this.syncing ??= this.doSync().finally(() => (this.syncing = null));
-    return this.syncing;
+    // One sync at a time; one asked for during a sync runs after it (it may have read too early).
+    this.pendingSync ??= (this.syncing ?? Promise.resolve())
+      .catch(() => {})
+      .then(() => {
+        this.pendingSync = null;
+        this.syncing = this.doSync().finally(() => (this.syncing = null));
+        return this.syncing;
+      });
+    return this.pendingSync;
   }
 
   private async doSync(): Promise<void> {

@@ -66,6 +66,14 @@ function testDags(): DagDefinition[] {
       ],
     }),
     defineDag({
+      id: 'catchup',
+      description: 'runs the latest missed occurrence once',
+      cron: '*/10 * * * *',
+      missedRuns: 'once',
+      params: z.object({}),
+      steps: [{ name: 'only', run: async (ctx) => count('only')(ctx) }],
+    }),
+    defineDag({
       id: 'backoff',
       description: 'fails, then waits a long backoff',
       cron: '0 3 * * *',
@@ -382,6 +390,46 @@ describe('scheduler API and runner (one replica in-process)', () => {
       assert.equal((r.output as { read: number }).read, 1);
       assert.match((r.output as { write: string }).write, /read-only transaction/);
       assert.equal(r.progress, undefined);
+    });
+  });
+
+  describe('occurrences missed while no replica was up', () => {
+    const downFor = (dag: string, model: string) =>
+      s.container.pool.query(`UPDATE scheduler.schedule SET covered_until = now() - interval '1 hour' WHERE dag = $1 AND model = $2`, [dag, model]);
+    const runsOf = async (dag: string, model: string) => (await api().get(`/api/v1/runs?dag=${dag}&model=${model}`).set(auth(reader)).expect(200)).body.items;
+
+    it('records them as one skipped run whose reason counts them (missedRuns: skip)', async () => {
+      await api().put('/api/v1/schedules/quick/missed').set(auth(ds)).send({ cron: '*/10 * * * *' }).expect(201);
+      await downFor('quick', 'missed');
+      await s.container.ticker.sync();
+      const runs = await runsOf('quick', 'missed');
+      assert.equal(runs.length, 1);
+      assert.equal(runs[0].status, 'skipped');
+      assert.equal(runs[0].trigger, 'schedule');
+      assert.match(runs[0].reason, /^missed: [56] occurrences from .+ to .+ passed with no scheduler replica up to claim them \(missedRuns: skip\)$/);
+      assert.equal(new Date(runs[0].scheduledFor).getUTCMinutes() % 10, 0);
+      await s.container.ticker.sync();
+      assert.equal((await runsOf('quick', 'missed')).length, 1, 'recorded once');
+    });
+
+    it('runs the latest one once (missedRuns: once)', async () => {
+      await api().put('/api/v1/schedules/catchup/missed').set(auth(ds)).send({}).expect(201);
+      await downFor('catchup', 'missed');
+      await s.container.ticker.sync();
+      const runs = await runsOf('catchup', 'missed');
+      assert.equal(runs.length, 1);
+      assert.match(runs[0].cause, /^missed: [56] occurrences .*; the latest runs once \(missedRuns: once\)$/);
+      const done = await until(runs[0].id, ['succeeded', 'failed']);
+      assert.equal(done.status, 'succeeded');
+      assert.equal(await counter.count({ runId: runs[0].id, step: 'only' }), 1);
+    });
+
+    it('owes nothing for the time a schedule was disabled', async () => {
+      await api().put('/api/v1/schedules/quick/paused').set(auth(ds)).send({ cron: '*/10 * * * *', enabled: false }).expect(201);
+      await downFor('quick', 'paused');
+      await api().put('/api/v1/schedules/quick/paused').set(auth(ds)).send({ enabled: true }).expect(200);
+      await s.container.ticker.sync();
+      assert.deepEqual(await runsOf('quick', 'paused'), []);
     });
   });
 
