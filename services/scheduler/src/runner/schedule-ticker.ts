@@ -2,6 +2,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { withTransaction, type Logger, type Pool } from '@contender/platform';
 import { nextOccurrence, occurrencesBetween } from '../cron.js';
 import type { DagCatalog } from '../features/dags/dag-catalog.js';
+import { missedRunPlan } from '../features/runs/run-rules.js';
 import type { RunService } from '../features/runs/run-service.js';
 import type { PgScheduleStore, ScheduleRow } from '../features/schedules/pg-schedule-store.js';
 import type { SchedulerMetrics } from '../scheduler-metrics.js';
@@ -138,20 +139,18 @@ export class ScheduleTicker {
       const cur = await this.d.schedules.lock(tx, s.dag, s.model);
       if (!cur || !cur.enabled || until.getTime() <= cur.coveredUntil.getTime()) return;
       const missed = occurrencesBetween(cur.cron, cur.coveredUntil, until);
-      if (missed.count > 0 && missed.latest) {
-        const n = `${missed.capped ? 'at least ' : ''}${missed.count}`;
-        const what = `${n} occurrence${missed.count === 1 ? '' : 's'} from ${missed.first!.toISOString()} to ${missed.latest.toISOString()} passed with no scheduler replica up to claim ${missed.count === 1 ? 'it' : 'them'}`;
-        const once = dag.missedRuns === 'once';
+      const plan = missedRunPlan(missed, dag.missedRuns);
+      if (plan) {
         const r = await this.d.runs.create(tx, {
           dag,
           model: cur.model,
           params: cur.params,
           trigger: 'schedule',
-          cause: once ? `missed: ${what}; the latest runs once (missedRuns: once)` : `missed: ${what}`,
-          scheduledFor: missed.latest,
+          cause: plan.cause,
+          scheduledFor: plan.scheduledFor,
           createdBy: 'schedule',
           onBadParams: 'record',
-          ...(once ? {} : { skipReason: `missed: ${what} (missedRuns: skip)` }),
+          ...(plan.skipReason ? { skipReason: plan.skipReason } : {}),
         });
         created = r.created && r.status === 'queued';
         this.d.logger.warn({ dag: s.dag, model: s.model, missed: missed.count, policy: dag.missedRuns ?? 'skip' }, 'missed occurrences recorded');
