@@ -37,7 +37,7 @@ export const registryRoutes: RouteSpec[] = [
     path: `${P}/models/{name}/versions`,
     summary: 'Register a version: multipart upload of the ONNX file and its metadata',
     description:
-      'Parts: `artifact` (the .onnx file, streamed; over MAX_ARTIFACT_BYTES → 413) and `metadata` (JSON). The file is loaded in onnxruntime and refused with 422 when it is not ONNX (invalid_model), has non-tensor outputs such as a ZipMap (non_tensor_output), or featureNames that do not fit its inputs (feature_mismatch). Versions are numbered 1, 2, 3… per model.',
+      'Parts: `artifact` (the .onnx file, streamed; over MAX_ARTIFACT_BYTES → 413) and `metadata` (JSON). The file is refused with 422 when any tensor (initializer, attribute, or in a subgraph) is stored as external data (external_data, details.tensors names them; checked before onnxruntime sees the file); it is then loaded in onnxruntime and refused with 422 when it is not ONNX (invalid_model), has non-tensor outputs such as a ZipMap (non_tensor_output), or featureNames that do not fit its inputs (feature_mismatch). Versions are numbered 1, 2, 3… per model.',
     role: 'data-scientist',
     rawBody: {
       required: true,
@@ -47,7 +47,7 @@ export const registryRoutes: RouteSpec[] = [
         },
       },
     },
-    responses: { 201: { description: 'registered', schema: ModelVersion }, 413: { description: 'artifact too large' }, 422: { description: 'model refused' } },
+    responses: { 201: { description: 'registered', schema: ModelVersion }, 413: { description: 'artifact too large' }, 422: { description: 'model refused (external_data, invalid_model, non_tensor_output, feature_mismatch, feature_names_required, no_score_output, invalid_score_output)' } },
   },
   { method: 'get', path: `${P}/models/{name}/versions`, summary: 'List versions, newest first', role: 'reader', query: ListVersionsQuery, responses: { 200: { description: 'a page', schema: VersionList } } },
   { method: 'get', path: `${P}/models/{name}/versions/{version}`, summary: 'One version', role: 'reader', responses: { 200: { description: 'the version', schema: ModelVersion } } },

@@ -31,7 +31,7 @@ export function createRegistryMetrics(registry: Registry, opts: { countModels?: 
     rollbacks: new Counter({ name: 'registry_rollbacks_total', help: 'Champion rollbacks', labelNames: ['model'], registers: r }),
     uploadsRejected: new Counter({
       name: 'registry_uploads_rejected_total',
-      help: 'Version uploads refused, by reason (invalid_model, non_tensor_output, feature_mismatch, too_large, bad_metadata)',
+      help: 'Version uploads refused, by reason (external_data, invalid_model, non_tensor_output, feature_mismatch, too_large, bad_metadata)',
       labelNames: ['reason'],
       registers: r,
     }),

@@ -23,8 +23,9 @@ export interface VersionUploaderDeps {
 export const artifactKey = (model: string, sha256: string) => `models/${model}/sha256-${sha256}.onnx`;
 
 /**
- * A version upload from request to committed row: stream to a temp file (hashing), validate in
- * onnxruntime, store the object, then number and record the version in one transaction.
+ * A version upload from request to committed row: stream to a staging folder of its own
+ * (hashing), refuse external data, validate in onnxruntime, store the object, then number and
+ * record the version in one transaction.
  *
  * Nothing is left half-written: a refused upload stores nothing; a failure after the object was
  * stored removes it again unless a committed version refers to the same bytes. The check and the
@@ -44,7 +45,13 @@ export class VersionUploader {
     let stored: string | null = null;
     try {
       const meta = parseMetadata(upload.metadata);
-      const inspected = await inspectOnnx(upload.file.path, { task: model.task, featureNames: meta.featureNames, scoreOutput: meta.scoreOutput });
+      const inspected = await inspectOnnx(upload.file.path, {
+        task: model.task,
+        featureNames: meta.featureNames,
+        scoreOutput: meta.scoreOutput,
+        logger: this.deps.logger,
+        requestId: req.requestId,
+      });
       const { sha256, sizeBytes } = upload.file;
       const key = artifactKey(model.name, sha256);
       const put = () => this.deps.storage.put(key, createReadStream(upload.file.path), { expectedSha256: sha256, contentType: 'application/octet-stream' });
