@@ -6,6 +6,7 @@ import { AppError, ValidationError, isAppError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createHttpDurationHistogram } from './metrics.js';
 import { renderDocsPage } from './docs-page.js';
+import { jsonBody } from './json-body.js';
 
 export interface ReadinessCheck {
   ok: boolean;
@@ -20,8 +21,15 @@ export interface HttpAppOptions {
   service: string;
   logger: Logger;
   metrics: Registry;
-  /** Largest JSON body accepted; larger → 413. */
+  /** Largest JSON body accepted; larger → 413, answered at once and the connection closed. */
   jsonLimitBytes?: number;
+  /** A JSON body must arrive completely within this, else 408 and the connection closed (default 10 s). */
+  bodyTimeoutMs?: number;
+  /**
+   * Runs before any body is read (the registry checks the API key here, so a request without a
+   * valid key is answered 401 without its body being read).
+   */
+  beforeBody?: RequestHandler;
   readiness: () => Promise<ReadinessReport>;
   openapi: () => object;
   /** True once shutdown has begun: /readyz answers 503 so load balancers stop sending traffic. */
@@ -70,7 +78,8 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     });
     next();
   });
-  app.use(express.json({ limit: opts.jsonLimitBytes ?? 1024 * 1024 }));
+  if (opts.beforeBody) app.use(opts.beforeBody);
+  app.use(jsonBody({ limitBytes: opts.jsonLimitBytes ?? 1024 * 1024, timeoutMs: opts.bodyTimeoutMs ?? 10_000 }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: opts.service });
@@ -134,10 +143,19 @@ export function errorHandler(logger: Logger) {
       res.destroy();
       return;
     }
+    // The body was not read to its end (refused before reading, or cut off at the limit or the
+    // deadline): close the connection after the answer instead of reading the rest to reuse it.
+    if (hasBody(req) && !req.complete) res.setHeader('Connection', 'close');
     res.status(appErr.status).json({
       error: { code: appErr.code, message: appErr.message, details: appErr.details ?? null, requestId },
     });
   };
+}
+
+/** True when the request declares a body (chunked or a non-zero Content-Length). */
+export function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** Translates known non-AppError failures; anything unknown is a 500 with a generic message. */

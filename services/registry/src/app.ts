@@ -2,6 +2,7 @@ import { createHttpApp, finishHttpApp, recordMountPath } from '@contender/platfo
 import express, { type Express } from 'express';
 import type { RegistryContainer } from './container.js';
 import { apiKeyRoutes } from './features/api-keys/api-key-routes.js';
+import { authenticateBeforeBody } from './features/api-keys/auth.js';
 import { deploymentRoutes } from './features/deployments/deployment-routes.js';
 import { modelRoutes } from './features/models/model-routes.js';
 import { registryOpenApi } from './openapi.js';
@@ -15,6 +16,8 @@ export function createApp(c: RegistryContainer): Express {
     readiness: () => c.readiness(),
     openapi: registryOpenApi,
     isShuttingDown: () => c.isShuttingDown(),
+    bodyTimeoutMs: c.config.HTTP_BODY_TIMEOUT_MS,
+    beforeBody: authenticateBeforeBody(c.keys, '/api/v1/', (method, path) => method === 'POST' && path === '/api/v1/auth/introspect'),
   });
   const api = express.Router();
   api.use(recordMountPath);

@@ -72,7 +72,7 @@ export function registryOpenApi(): object {
     {
       title: 'Contender registry',
       version: '1',
-      description: 'Model versions, aliases, traffic policy, promotion and rollback, audit trail and API keys. Errors: { error: { code, message, details, requestId } }.',
+      description: 'Model versions, aliases, traffic policy, promotion and rollback, audit trail and API keys. Errors: { error: { code, message, details, requestId } }. A body sent to a route that needs a key is read only after the key was checked (401 otherwise); a JSON body over 1 MiB → 413 payload_too_large at once, one not complete within HTTP_BODY_TIMEOUT_MS → 408 request_timeout; either way the connection is closed. Path and query strings containing NUL bytes → 400 validation_failed naming the field.',
     },
     registryRoutes,
   );
