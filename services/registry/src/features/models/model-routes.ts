@@ -56,7 +56,9 @@ export function modelRoutes(deps: { models: ModelService; uploader: VersionUploa
     const v = await models.getVersionRecord(req.params.name as string, version(req.params.version as string));
     const etag = `"${v.sha256}"`;
     res.setHeader('ETag', etag);
-    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable'); // content-addressed: never changes
+    // Content-addressed, so it never changes; but the download needs a key, so only the client
+    // that fetched it may keep it: never a shared cache (a proxy would hand it to anyone).
+    res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
     if (req.headers['if-none-match'] === etag) {
       res.status(304).end();
       return;
