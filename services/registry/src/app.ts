@@ -6,6 +6,7 @@ import { authenticateBeforeBody } from './features/api-keys/auth.js';
 import { deploymentRoutes } from './features/deployments/deployment-routes.js';
 import { modelRoutes } from './features/models/model-routes.js';
 import { registryOpenApi } from './openapi.js';
+import { refuseUnsafeInput } from './safe-input.js';
 
 /** The registry's HTTP app. Never listens: main.ts does, and tests drive it through supertest. */
 export function createApp(c: RegistryContainer): Express {
@@ -21,6 +22,7 @@ export function createApp(c: RegistryContainer): Express {
   });
   const api = express.Router();
   api.use(recordMountPath);
+  api.use(refuseUnsafeInput);
   api.use(modelRoutes({ models: c.models, uploader: c.uploader, keys: c.keys, storage: c.storage }));
   api.use(apiKeyRoutes(c.keys));
   api.use(deploymentRoutes({ deployments: c.deployments, keys: c.keys }));

@@ -10,6 +10,7 @@ import {
   PromoteRequest,
   RollbackRequest,
   SetAliasRequest,
+  SafeString,
   SetTrafficRequest,
 } from '@contender/contracts';
 import { AppError, parseOrThrow, type ArtifactStorage } from '@contender/platform';
@@ -28,6 +29,15 @@ export function modelRoutes(deps: { models: ModelService; uploader: VersionUploa
   const actor = (req: { principal?: { name: string } }) => req.principal!.name;
   const version = (raw: string | undefined) => parseOrThrow(VersionParam, raw, 'version');
   const alias = (raw: string | undefined) => parseOrThrow(AliasName, raw, 'alias');
+  // Any name may be looked up (a name that cannot exist is a 404), but a NUL would reach SQL.
+  r.param('name', (_req, _res, next, value: string) => {
+    try {
+      parseOrThrow(SafeString, value, 'name');
+      next();
+    } catch (err) {
+      next(err);
+    }
+  });
 
   r.post('/models', scientist, async (req, res) => {
     const body = parseOrThrow(CreateModelRequest, req.body);
