@@ -168,12 +168,31 @@ export const ListEventsQuery = z.object({
 });
 export const EventList = z.object({ items: z.array(AuditEvent), nextCursor: z.number().int().nullable() });
 
+/**
+ * After a key's revocation commits, `{ keyId, keyHash }` is published on this channel so serving
+ * can drop the key from its cache at once (its cache TTL remains the fallback). `keyHash` is the
+ * sha256 hex of the key, as `registry.api_key.key_hash` stores it.
+ */
+export const API_KEY_REVOCATIONS_CHANNEL = 'contender:api-key-revocations';
+export const ApiKeyRevocationMessage = z.object({ keyId: z.number().int(), keyHash: z.string().regex(/^[a-f0-9]{64}$/) });
+export type ApiKeyRevocationMessage = z.infer<typeof ApiKeyRevocationMessage>;
+
 /** The message on `contender:registry-events` after each committed change. */
 export const RegistryEventMessage = z.object({ model: z.string().nullable(), action: AuditAction, eventId: z.number().int() });
 export type RegistryEventMessage = z.infer<typeof RegistryEventMessage>;
 
+/**
+ * Names the platform itself writes: `system` is the actor of what no key did (the bootstrap admin
+ * key's creation), `bootstrap-admin` the name of the key BOOTSTRAP_ADMIN_KEY makes. No API call
+ * may create a key with either name, in any case; the bootstrap path creates its own.
+ */
+export const RESERVED_KEY_NAMES = ['system', 'bootstrap-admin'] as const;
+
 export const CreateApiKeyRequest = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/, 'letters, digits, space, ".", "_", "@", "-"; at most 64'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/, 'letters, digits, space, ".", "_", "@", "-"; at most 64')
+    .refine((n) => !(RESERVED_KEY_NAMES as readonly string[]).includes(n.toLowerCase()), `is reserved for the platform's own keys (${RESERVED_KEY_NAMES.join(', ')})`),
   role: Role,
 });
 export const ApiKeyInfo = z.object({

@@ -60,9 +60,17 @@ export const registryRoutes: RouteSpec[] = [
   { method: 'post', path: `${P}/models/{name}/rollback`, summary: 'Restore the champion that held the alias before the last change', role: 'data-scientist', body: RollbackRequest, responses: { 200: { description: 'the model', schema: Model }, 409: { description: 'nothing_to_roll_back' } } },
   { method: 'get', path: `${P}/models/{name}/events`, summary: 'The audit trail of a model, oldest first', role: 'reader', query: ListEventsQuery, responses: { 200: { description: 'a page', schema: EventList } } },
   { method: 'get', path: `${P}/deployments`, summary: 'Champion, challenger, previous champion and traffic of every model (what serving follows)', role: 'reader', responses: { 200: { description: 'deployments', schema: DeploymentList } } },
-  { method: 'post', path: `${P}/api-keys`, summary: 'Create an API key (the key is shown once)', role: 'admin', body: CreateApiKeyRequest, responses: { 201: { description: 'created', schema: CreatedApiKey } } },
+  { method: 'post', path: `${P}/api-keys`, summary: 'Create an API key (the key is shown once)', description: 'Names system and bootstrap-admin (any case) are reserved for the platform (400 validation_failed naming name).', role: 'admin', body: CreateApiKeyRequest, responses: { 201: { description: 'created', schema: CreatedApiKey }, 409: { description: 'an active key has this name (api_key_exists)' } } },
   { method: 'get', path: `${P}/api-keys`, summary: 'List API keys (never the keys themselves)', role: 'admin', responses: { 200: { description: 'keys', schema: ApiKeyList } } },
-  { method: 'delete', path: `${P}/api-keys/{id}`, summary: 'Revoke an API key', role: 'admin', responses: { 200: { description: 'revoked', schema: ApiKeyInfo } } },
+  {
+    method: 'delete',
+    path: `${P}/api-keys/{id}`,
+    summary: 'Revoke an API key (idempotent)',
+    description:
+      'Revoking a revoked key answers 200 with the key as it is and writes no second audit event. After the commit, { keyId, keyHash } is published on the Redis channel contender:api-key-revocations.',
+    role: 'admin',
+    responses: { 200: { description: 'revoked (now or before)', schema: ApiKeyInfo }, 404: { description: 'no such key (api_key_not_found)' }, 409: { description: 'the last active admin key (last_admin)' } },
+  },
   { method: 'post', path: `${P}/auth/introspect`, summary: 'Check a key: active, name and role (for the other services)', body: IntrospectRequest, responses: { 200: { description: 'the answer', schema: IntrospectResponse } } },
 ];
 

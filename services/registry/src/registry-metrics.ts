@@ -7,6 +7,7 @@ export interface RegistryMetrics {
   rollbacks: Counter<'model'>;
   uploadsRejected: Counter<'reason'>;
   eventPublishFailures: Counter;
+  revocationPublishFailures: Counter;
   orphanArtifactsRemoved: Counter;
   models: Gauge;
 }
@@ -38,6 +39,11 @@ export function createRegistryMetrics(registry: Registry, opts: { countModels?: 
     eventPublishFailures: new Counter({
       name: 'registry_event_publish_failures_total',
       help: 'Registry events that could not be published to Redis (serving catches up on reconcile)',
+      registers: r,
+    }),
+    revocationPublishFailures: new Counter({
+      name: 'registry_api_key_revocation_publish_failures_total',
+      help: 'API key revocations that could not be published to Redis (serving drops the key when its cache entry expires)',
       registers: r,
     }),
     orphanArtifactsRemoved: new Counter({

@@ -14,7 +14,7 @@ import {
   SetTrafficRequest,
 } from '@contender/contracts';
 import { AppError, parseOrThrow, type ArtifactStorage } from '@contender/platform';
-import type { ApiKeyService } from '../api-keys/api-key-service.js';
+import { actorOf, type ApiKeyService } from '../api-keys/api-key-service.js';
 import { requireRole } from '../api-keys/auth.js';
 import type { VersionUploader } from '../versions/version-uploader.js';
 import type { ModelService } from './model-service.js';
@@ -26,7 +26,7 @@ export function modelRoutes(deps: { models: ModelService; uploader: VersionUploa
   const r = Router();
   const reader = requireRole(keys, 'reader');
   const scientist = requireRole(keys, 'data-scientist');
-  const actor = (req: { principal?: { name: string } }) => req.principal!.name;
+  const actor = (req: { principal?: { name: string; keyId: number } }) => actorOf(req.principal!);
   const version = (raw: string | undefined) => parseOrThrow(VersionParam, raw, 'version');
   const alias = (raw: string | undefined) => parseOrThrow(AliasName, raw, 'alias');
   // Any name may be looked up (a name that cannot exist is a 404), but a NUL would reach SQL.
