@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { AppError, ValidationError, isAppError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createHttpDurationHistogram } from './metrics.js';
-import { renderDocsPage } from './docs-page.js';
+import { DOCS_PAGE_STYLE_HASH, renderDocsPage } from './docs-page.js';
 import { jsonBody } from './json-body.js';
 
 export interface ReadinessCheck {
@@ -70,6 +71,8 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   app.use((req, res, next) => {
     req.requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('X-Request-Id', req.requestId);
+    // The one header worth having on every JSON answer: never let a browser sniff one into HTML.
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     const end = duration.startTimer();
     res.on('finish', () => {
       // The route template (never the raw path: ids in labels would make the series unbounded).
@@ -107,10 +110,34 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(opts.openapi());
   });
-  app.get('/docs', (_req, res) => {
+  app.get('/docs', htmlPageHeaders(), (_req, res) => {
     res.type('html').send(renderDocsPage(opts.openapi()));
   });
   return app;
+}
+
+/**
+ * helmet's headers for the services' HTML pages (only those: the JSON routes, and serving's
+ * /predict above all, stay as they were, with `X-Content-Type-Options` alone). The policy allows
+ * nothing but the page's own inline stylesheet, by hash: no script, no frame, no form, no base.
+ */
+export function htmlPageHeaders(styleHashes: readonly string[] = [DOCS_PAGE_STYLE_HASH]): RequestHandler {
+  return helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        styleSrc: [...styleHashes],
+        imgSrc: ["'self'"],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    // Plain-HTTP local runs: HSTS belongs to the TLS terminator in front, not to the service.
+    strictTransportSecurity: false,
+  });
 }
 
 /**
