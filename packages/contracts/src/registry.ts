@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Limit, Role, Tags } from './common.js';
+import { Limit, Role, SafeString, Tags } from './common.js';
 
 export const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const ALIAS_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -29,7 +29,7 @@ export type TrafficPolicy = z.infer<typeof TrafficPolicy>;
 
 export const CreateModelRequest = z.strictObject({
   name: ModelName,
-  description: z.string().max(4000).optional(),
+  description: SafeString.max(4000).optional(),
   task: Task,
   primaryMetric: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('auc'),
   metricGoal: z.enum(['maximize', 'minimize']).default('maximize').describe('whether a higher primary metric is better'),
@@ -60,11 +60,11 @@ export const Model = z.object({
 });
 export type Model = z.infer<typeof Model>;
 
-export const ListModelsQuery = z.object({ limit: Limit, after: z.string().optional().describe('cursor: the last name of the previous page') });
+export const ListModelsQuery = z.object({ limit: Limit, after: SafeString.optional().describe('cursor: the last name of the previous page') });
 export const ModelList = z.object({ items: z.array(Model), nextCursor: z.string().nullable() });
 
 export const DatasetRef = z.strictObject({
-  uri: z.string().min(1).max(2048),
+  uri: SafeString.min(1).max(2048),
   sha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lowercase hex characters').optional(),
   rows: z.number().int().nonnegative().optional(),
 });
@@ -73,18 +73,18 @@ export const DatasetRef = z.strictObject({
 export const VersionMetadata = z.strictObject({
   metrics: z.record(z.string(), z.number().refine(Number.isFinite, 'must be a finite number')).default({}),
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
-  featureNames: z.array(z.string().min(1).max(256)).max(10_000).optional(),
-  description: z.string().max(4000).optional(),
+  featureNames: z.array(SafeString.min(1).max(256)).max(10_000).optional(),
+  description: SafeString.max(4000).optional(),
   tags: Tags.optional(),
   source: z
     .strictObject({
-      runId: z.string().max(256).optional(),
+      runId: SafeString.max(256).optional(),
       gitCommit: z.string().regex(/^[0-9a-f]{7,64}$/, 'must be a hex commit id').optional(),
       dataset: DatasetRef.optional(),
     })
     .optional(),
   referenceProfile: z.unknown().optional().describe('drift reference profile (JSON) of the training data'),
-  scoreOutput: z.string().optional().describe('the output serving scores from; default: the probability/first float output'),
+  scoreOutput: SafeString.optional().describe('the output serving scores from; default: the probability/first float output'),
   threshold: z.number().min(0).max(1).optional().describe('decision threshold for `label`; default 0.5'),
 });
 export type VersionMetadata = z.input<typeof VersionMetadata>;
@@ -119,17 +119,17 @@ export const VersionList = z.object({ items: z.array(ModelVersion), nextCursor: 
 
 export const SetAliasRequest = z.strictObject({
   version: z.number().int().min(1),
-  reason: z.string().max(2000).optional(),
+  reason: SafeString.max(2000).optional(),
 });
-export const DeleteAliasQuery = z.object({ reason: z.string().max(2000).optional() });
-export const SetTrafficRequest = TrafficPolicy.extend({ reason: z.string().max(2000).optional() }).strict();
+export const DeleteAliasQuery = z.object({ reason: SafeString.max(2000).optional() });
+export const SetTrafficRequest = TrafficPolicy.extend({ reason: SafeString.max(2000).optional() }).strict();
 export const PromoteRequest = z
-  .strictObject({ reason: z.string().max(2000).optional(), force: z.boolean().default(false) })
+  .strictObject({ reason: SafeString.max(2000).optional(), force: z.boolean().default(false) })
   .refine((r) => !r.force || (r.reason && r.reason.trim().length > 0), {
     message: 'a forced promotion needs a reason',
     path: ['reason'],
   });
-export const RollbackRequest = z.strictObject({ reason: z.string().max(2000).optional() });
+export const RollbackRequest = z.strictObject({ reason: SafeString.max(2000).optional() });
 
 /** What an alias/traffic event's `before` and `after` hold: the model's whole deployment state. */
 export const DeploymentState = z.object({
@@ -171,12 +171,31 @@ export const ListEventsQuery = z.object({
 });
 export const EventList = z.object({ items: z.array(AuditEvent), nextCursor: z.number().int().nullable() });
 
+/**
+ * After a key's revocation commits, `{ keyId, keyHash }` is published on this channel so serving
+ * can drop the key from its cache at once (its cache TTL remains the fallback). `keyHash` is the
+ * sha256 hex of the key, as `registry.api_key.key_hash` stores it.
+ */
+export const API_KEY_REVOCATIONS_CHANNEL = 'contender:api-key-revocations';
+export const ApiKeyRevocationMessage = z.object({ keyId: z.number().int(), keyHash: z.string().regex(/^[a-f0-9]{64}$/) });
+export type ApiKeyRevocationMessage = z.infer<typeof ApiKeyRevocationMessage>;
+
 /** The message on `contender:registry-events` after each committed change. */
 export const RegistryEventMessage = z.object({ model: z.string().nullable(), action: AuditAction, eventId: z.number().int() });
 export type RegistryEventMessage = z.infer<typeof RegistryEventMessage>;
 
+/**
+ * Names the platform itself writes: `system` is the actor of what no key did (the bootstrap admin
+ * key's creation), `bootstrap-admin` the name of the key BOOTSTRAP_ADMIN_KEY makes. No API call
+ * may create a key with either name, in any case; the bootstrap path creates its own.
+ */
+export const RESERVED_KEY_NAMES = ['system', 'bootstrap-admin'] as const;
+
 export const CreateApiKeyRequest = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/, 'letters, digits, space, ".", "_", "@", "-"; at most 64'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/, 'letters, digits, space, ".", "_", "@", "-"; at most 64')
+    .refine((n) => !(RESERVED_KEY_NAMES as readonly string[]).includes(n.toLowerCase()), `is reserved for the platform's own keys (${RESERVED_KEY_NAMES.join(', ')})`),
   role: Role,
 });
 export const ApiKeyInfo = z.object({

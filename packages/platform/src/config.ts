@@ -43,4 +43,10 @@ export const baseConfigSchema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   DATABASE_POOL_MAX: envInt(10, { min: 1, max: 200 }),
   SHUTDOWN_TIMEOUT_MS: envInt(10_000, { min: 100 }),
+  /** A request's headers must be complete this long after the connection sent its first byte. */
+  HTTP_HEADERS_TIMEOUT_MS: envInt(10_000, { min: 100 }),
+  /** The whole request, body included (a 256 MiB upload on a slow link), within this. */
+  HTTP_REQUEST_TIMEOUT_MS: envInt(300_000, { min: 100 }),
+  /** A JSON body (at most a few MiB) must have arrived this long after reading began. */
+  HTTP_BODY_TIMEOUT_MS: envInt(10_000, { min: 100 }),
 });

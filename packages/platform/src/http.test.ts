@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { z } from 'zod';
 import { ConflictError } from './errors.js';
@@ -64,5 +65,39 @@ describe('the shared HTTP app', () => {
     const { app: a } = app(() => {}, async () => ({ ready: false, checks: { postgres: { ok: false, detail: 'ECONNREFUSED' } } }));
     const res = await request(a).get('/readyz').expect(503);
     assert.equal(res.body.checks.postgres.detail, 'ECONNREFUSED');
+  });
+
+  it('serves /docs under a Content-Security-Policy that allows only its own inline style, with nosniff and frames denied', async () => {
+    const { app: a } = app(() => {});
+    const res = await request(a).get('/docs').expect(200);
+    const csp = res.headers['content-security-policy'] as string;
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline|script-src/);
+    // The page works under it: every inline <style> is allowed by its hash, and there is no script.
+    const styles = [...res.text.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]!);
+    assert.ok(styles.length > 0);
+    for (const style of styles) assert.ok(csp.includes(`'sha256-${createHash('sha256').update(style, 'utf8').digest('base64')}'`), 'an inline style the policy blocks');
+    assert.doesNotMatch(res.text, /<script/i);
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    assert.equal(res.headers['x-frame-options'], 'DENY');
+    assert.equal(res.headers['strict-transport-security'], undefined);
+  });
+
+  it('gives JSON answers X-Content-Type-Options and no page policy', async () => {
+    const { app: a } = app((x) => x.get('/thing', (_req, res) => res.json({})));
+    const res = await request(a).get('/thing').expect(200);
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    assert.equal(res.headers['content-security-policy'], undefined);
+  });
+
+  it('refuses a JSON body over the limit with 413, a charset other than UTF-8 with 415 and a scalar top level with 400', async () => {
+    const { app: a } = app((x) => x.post('/things', (_req, res) => res.json({})));
+    const big = await request(a).post('/things').set('content-type', 'application/json').send(`[${'1,'.repeat(100)}1]`).expect(413);
+    assert.equal(big.body.error.code, 'payload_too_large');
+    const charset = await request(a).post('/things').set('content-type', 'application/json; charset=latin1').send('{}').expect(415);
+    assert.match(charset.body.error.message, /charset "latin1"/);
+    const scalar = await request(a).post('/things').set('content-type', 'application/json').send('"x"').expect(400);
+    assert.equal(scalar.body.error.code, 'malformed_json');
   });
 });

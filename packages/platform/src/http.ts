@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { AppError, ValidationError, isAppError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createHttpDurationHistogram } from './metrics.js';
-import { renderDocsPage } from './docs-page.js';
+import { DOCS_PAGE_STYLE_HASH, renderDocsPage } from './docs-page.js';
+import { jsonBody } from './json-body.js';
 
 export interface ReadinessCheck {
   ok: boolean;
@@ -20,8 +22,15 @@ export interface HttpAppOptions {
   service: string;
   logger: Logger;
   metrics: Registry;
-  /** Largest JSON body accepted; larger → 413. */
+  /** Largest JSON body accepted; larger → 413, answered at once and the connection closed. */
   jsonLimitBytes?: number;
+  /** A JSON body must arrive completely within this, else 408 and the connection closed (default 10 s). */
+  bodyTimeoutMs?: number;
+  /**
+   * Runs before any body is read (the registry checks the API key here, so a request without a
+   * valid key is answered 401 without its body being read).
+   */
+  beforeBody?: RequestHandler;
   readiness: () => Promise<ReadinessReport>;
   openapi: () => object;
   /** True once shutdown has begun: /readyz answers 503 so load balancers stop sending traffic. */
@@ -62,6 +71,8 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   app.use((req, res, next) => {
     req.requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('X-Request-Id', req.requestId);
+    // The one header worth having on every JSON answer: never let a browser sniff one into HTML.
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     const end = duration.startTimer();
     res.on('finish', () => {
       // The route template (never the raw path: ids in labels would make the series unbounded).
@@ -70,7 +81,8 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     });
     next();
   });
-  app.use(express.json({ limit: opts.jsonLimitBytes ?? 1024 * 1024 }));
+  if (opts.beforeBody) app.use(opts.beforeBody);
+  app.use(jsonBody({ limitBytes: opts.jsonLimitBytes ?? 1024 * 1024, timeoutMs: opts.bodyTimeoutMs ?? 10_000 }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: opts.service });
@@ -98,10 +110,34 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(opts.openapi());
   });
-  app.get('/docs', (_req, res) => {
+  app.get('/docs', htmlPageHeaders(), (_req, res) => {
     res.type('html').send(renderDocsPage(opts.openapi()));
   });
   return app;
+}
+
+/**
+ * helmet's headers for the services' HTML pages (only those: the JSON routes, and serving's
+ * /predict above all, stay as they were, with `X-Content-Type-Options` alone). The policy allows
+ * nothing but the page's own inline stylesheet, by hash: no script, no frame, no form, no base.
+ */
+export function htmlPageHeaders(styleHashes: readonly string[] = [DOCS_PAGE_STYLE_HASH]): RequestHandler {
+  return helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        styleSrc: [...styleHashes],
+        imgSrc: ["'self'"],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    // Plain-HTTP local runs: HSTS belongs to the TLS terminator in front, not to the service.
+    strictTransportSecurity: false,
+  });
 }
 
 /**
@@ -134,10 +170,19 @@ export function errorHandler(logger: Logger) {
       res.destroy();
       return;
     }
+    // The body was not read to its end (refused before reading, or cut off at the limit or the
+    // deadline): close the connection after the answer instead of reading the rest to reuse it.
+    if (hasBody(req) && !req.complete) res.setHeader('Connection', 'close');
     res.status(appErr.status).json({
       error: { code: appErr.code, message: appErr.message, details: appErr.details ?? null, requestId },
     });
   };
+}
+
+/** True when the request declares a body (chunked or a non-zero Content-Length). */
+export function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** Translates known non-AppError failures; anything unknown is a 500 with a generic message. */

@@ -4,6 +4,7 @@ export * from './logger.js';
 export * from './metrics.js';
 export * from './db.js';
 export * from './http.js';
+export * from './json-body.js';
 export * from './shutdown.js';
 export * from './redis.js';
 export * from './docs-page.js';

@@ -3,9 +3,11 @@ import express, { type Express } from 'express';
 import type { RegistryContainer } from './container.js';
 import { apiKeyRoutes } from './features/api-keys/api-key-routes.js';
 import { datasetRoutes } from './features/datasets/dataset-routes.js';
+import { authenticateBeforeBody } from './features/api-keys/auth.js';
 import { deploymentRoutes } from './features/deployments/deployment-routes.js';
 import { modelRoutes } from './features/models/model-routes.js';
 import { registryOpenApi } from './openapi.js';
+import { refuseUnsafeInput } from './safe-input.js';
 
 /** The registry's HTTP app. Never listens: main.ts does, and tests drive it through supertest. */
 export function createApp(c: RegistryContainer): Express {
@@ -16,9 +18,12 @@ export function createApp(c: RegistryContainer): Express {
     readiness: () => c.readiness(),
     openapi: registryOpenApi,
     isShuttingDown: () => c.isShuttingDown(),
+    bodyTimeoutMs: c.config.HTTP_BODY_TIMEOUT_MS,
+    beforeBody: authenticateBeforeBody(c.keys, '/api/v1/', (method, path) => method === 'POST' && path === '/api/v1/auth/introspect'),
   });
   const api = express.Router();
   api.use(recordMountPath);
+  api.use(refuseUnsafeInput);
   api.use(modelRoutes({ models: c.models, uploader: c.uploader, keys: c.keys, storage: c.storage, idempotency: c.idempotency }));
   api.use(datasetRoutes({ datasets: c.datasets, uploader: c.datasetUploader, keys: c.keys, storage: c.storage, idempotency: c.idempotency }));
   api.use(apiKeyRoutes(c.keys));

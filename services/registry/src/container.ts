@@ -15,6 +15,7 @@ import {
 import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
 import type { RegistryConfig } from './config.js';
+import { ApiKeyRevocationPublisher } from './events/api-key-revocation-publisher.js';
 import { RegistryEventPublisher } from './events/registry-event-publisher.js';
 import { ApiKeyService } from './features/api-keys/api-key-service.js';
 import { PgApiKeyStore } from './features/api-keys/pg-api-key-store.js';
@@ -92,7 +93,8 @@ export async function buildRegistryContainer(config: RegistryConfig, opts: { log
   const audit = new PgAuditStore();
   const publisher = new RegistryEventPublisher(redis, logger, () => metrics.eventPublishFailures.inc());
   const models = new ModelService({ pool, store, audit, publisher, metrics, logger });
-  const keys = new ApiKeyService({ pool, store: new PgApiKeyStore(), audit });
+  const revocations = new ApiKeyRevocationPublisher(redis, logger, () => metrics.revocationPublishFailures.inc());
+  const keys = new ApiKeyService({ pool, store: new PgApiKeyStore(), audit, revocations });
   const idempotency = new IdempotencyService({ pool, store: new PgIdempotencyStore(), ttlMs: config.IDEMPOTENCY_TTL_MS, logger });
   const uploader = new VersionUploader({
     idempotency,

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { closeServer, createLogger, createShutdown, handleSignals, loadConfig } from '@contender/platform';
+import { closeServer, createLogger, createShutdown, handleSignals, httpServerOptions, loadConfig } from '@contender/platform';
 import { createApp } from './app.js';
 import { registryConfigSchema } from './config.js';
 import { buildRegistryContainer } from './container.js';
@@ -7,8 +7,7 @@ import { buildRegistryContainer } from './container.js';
 const config = loadConfig(registryConfigSchema);
 const logger = createLogger('registry', config.LOG_LEVEL);
 const container = await buildRegistryContainer(config, { logger });
-const server = createServer(createApp(container));
-server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
+const server = createServer(httpServerOptions(config), createApp(container));
 container.sweeper.start(config.ARTIFACT_SWEEP_INTERVAL_MS);
 server.listen(config.PORT, config.HOST, () => {
   logger.info({ port: config.PORT, host: config.HOST, artifactStore: container.storage.kind }, 'registry listening');

@@ -38,7 +38,7 @@ export const registryRoutes: RouteSpec[] = [
     path: `${P}/models/{name}/versions`,
     summary: 'Register a version: multipart upload of the ONNX file and its metadata',
     description:
-      'Parts: `artifact` (the .onnx file, streamed; over MAX_ARTIFACT_BYTES → 413) and `metadata` (JSON). The file is loaded in onnxruntime and refused with 422 when it is not ONNX (invalid_model), has non-tensor outputs such as a ZipMap (non_tensor_output), or featureNames that do not fit its inputs (feature_mismatch). Versions are numbered 1, 2, 3… per model. With an Idempotency-Key, the file\'s sha256 and the metadata part are the request\'s identity.',
+      'Parts: `artifact` (the .onnx file, streamed; over MAX_ARTIFACT_BYTES → 413) and `metadata` (JSON). The file is refused with 422 when any tensor (initializer, attribute, or in a subgraph) is stored as external data (external_data, details.tensors names them; checked before onnxruntime sees the file); it is then loaded in onnxruntime and refused with 422 when it is not ONNX (invalid_model), has non-tensor outputs such as a ZipMap (non_tensor_output), or featureNames that do not fit its inputs (feature_mismatch). Versions are numbered 1, 2, 3… per model. With an Idempotency-Key, the file\'s sha256 and the metadata part are the request\'s identity.',
     role: 'data-scientist',
     idempotent: true,
     rawBody: {
@@ -49,7 +49,7 @@ export const registryRoutes: RouteSpec[] = [
         },
       },
     },
-    responses: { 201: { description: 'registered', schema: ModelVersion }, 413: { description: 'artifact too large' }, 422: { description: 'model refused' } },
+    responses: { 201: { description: 'registered', schema: ModelVersion }, 413: { description: 'artifact too large' }, 422: { description: 'model refused (external_data, invalid_model, non_tensor_output, feature_mismatch, feature_names_required, no_score_output, invalid_score_output)' } },
   },
   { method: 'get', path: `${P}/models/{name}/versions`, summary: 'List versions, newest first', role: 'reader', query: ListVersionsQuery, responses: { 200: { description: 'a page', schema: VersionList } } },
   { method: 'get', path: `${P}/models/{name}/versions/{version}`, summary: 'One version', role: 'reader', responses: { 200: { description: 'the version', schema: ModelVersion } } },
@@ -62,9 +62,17 @@ export const registryRoutes: RouteSpec[] = [
   { method: 'post', path: `${P}/models/{name}/rollback`, summary: 'Restore the champion that held the alias before the last change', role: 'data-scientist', idempotent: true, body: RollbackRequest, responses: { 200: { description: 'the model', schema: Model }, 409: { description: 'nothing_to_roll_back' } } },
   { method: 'get', path: `${P}/models/{name}/events`, summary: 'The audit trail of a model, oldest first', role: 'reader', query: ListEventsQuery, responses: { 200: { description: 'a page', schema: EventList } } },
   { method: 'get', path: `${P}/deployments`, summary: 'Champion, challenger, previous champion and traffic of every model (what serving follows)', role: 'reader', responses: { 200: { description: 'deployments', schema: DeploymentList } } },
-  { method: 'post', path: `${P}/api-keys`, summary: 'Create an API key (the key is shown once)', role: 'admin', body: CreateApiKeyRequest, responses: { 201: { description: 'created', schema: CreatedApiKey } } },
+  { method: 'post', path: `${P}/api-keys`, summary: 'Create an API key (the key is shown once)', description: 'Names system and bootstrap-admin (any case) are reserved for the platform (400 validation_failed naming name).', role: 'admin', body: CreateApiKeyRequest, responses: { 201: { description: 'created', schema: CreatedApiKey }, 409: { description: 'an active key has this name (api_key_exists)' } } },
   { method: 'get', path: `${P}/api-keys`, summary: 'List API keys (never the keys themselves)', role: 'admin', responses: { 200: { description: 'keys', schema: ApiKeyList } } },
-  { method: 'delete', path: `${P}/api-keys/{id}`, summary: 'Revoke an API key', role: 'admin', responses: { 200: { description: 'revoked', schema: ApiKeyInfo } } },
+  {
+    method: 'delete',
+    path: `${P}/api-keys/{id}`,
+    summary: 'Revoke an API key (idempotent)',
+    description:
+      'Revoking a revoked key answers 200 with the key as it is and writes no second audit event. After the commit, { keyId, keyHash } is published on the Redis channel contender:api-key-revocations.',
+    role: 'admin',
+    responses: { 200: { description: 'revoked (now or before)', schema: ApiKeyInfo }, 404: { description: 'no such key (api_key_not_found)' }, 409: { description: 'the last active admin key (last_admin)' } },
+  },
   ...datasetRouteSpecs,
   { method: 'post', path: `${P}/auth/introspect`, summary: 'Check a key: active, name and role (for the other services)', body: IntrospectRequest, responses: { 200: { description: 'the answer', schema: IntrospectResponse } } },
 ];
@@ -75,7 +83,7 @@ export function registryOpenApi(): object {
     {
       title: 'Contender registry',
       version: '1',
-      description: 'Model versions, datasets, aliases, traffic policy, promotion and rollback, audit trail and API keys. Errors: { error: { code, message, details, requestId } }.',
+      description: 'Model versions, datasets, aliases, traffic policy, promotion and rollback, audit trail and API keys. Errors: { error: { code, message, details, requestId } }. A body sent to a route that needs a key is read only after the key was checked (401 otherwise); a JSON body over 1 MiB → 413 payload_too_large at once, one not complete within HTTP_BODY_TIMEOUT_MS → 408 request_timeout; either way the connection is closed. Path and query strings containing NUL bytes → 400 validation_failed naming the field.',
     },
     registryRoutes,
   );

@@ -9,6 +9,7 @@ export interface RegistryMetrics {
   datasetVersionsCreated: Counter;
   datasetUploadsRejected: Counter<'reason'>;
   eventPublishFailures: Counter;
+  revocationPublishFailures: Counter;
   orphanArtifactsRemoved: Counter;
   models: Gauge;
 }
@@ -33,7 +34,7 @@ export function createRegistryMetrics(registry: Registry, opts: { countModels?: 
     rollbacks: new Counter({ name: 'registry_rollbacks_total', help: 'Champion rollbacks', labelNames: ['model'], registers: r }),
     uploadsRejected: new Counter({
       name: 'registry_uploads_rejected_total',
-      help: 'Version uploads refused, by reason (invalid_model, non_tensor_output, feature_mismatch, too_large, bad_metadata)',
+      help: 'Version uploads refused, by reason (external_data, invalid_model, non_tensor_output, feature_mismatch, too_large, bad_metadata)',
       labelNames: ['reason'],
       registers: r,
     }),
@@ -47,6 +48,11 @@ export function createRegistryMetrics(registry: Registry, opts: { countModels?: 
     eventPublishFailures: new Counter({
       name: 'registry_event_publish_failures_total',
       help: 'Registry events that could not be published to Redis (serving catches up on reconcile)',
+      registers: r,
+    }),
+    revocationPublishFailures: new Counter({
+      name: 'registry_api_key_revocation_publish_failures_total',
+      help: 'API key revocations that could not be published to Redis (serving drops the key when its cache entry expires)',
       registers: r,
     }),
     orphanArtifactsRemoved: new Counter({

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Role } from '@contender/contracts';
-import { createLogger, closeServer } from '@contender/platform';
+import { createLogger, closeServer, httpServerOptions } from '@contender/platform';
 import { createTestDatabase, type TestDatabase } from '@contender/platform/testing';
 import type { Express } from 'express';
 import { createApp } from './app.js';
@@ -61,7 +61,7 @@ export async function startTestRegistry(opts: TestRegistryOptions = {}): Promise
   });
   const container = await buildRegistryContainer(config, { logger: createLogger('registry', config.LOG_LEVEL) });
   const app = createApp(container);
-  const server: Server = createServer(app);
+  const server: Server = createServer(httpServerOptions(config), app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let n = 0;

@@ -24,6 +24,7 @@ export function createApp(c: ServingContainer): ServingApp {
     logger: c.logger,
     metrics: c.metrics,
     jsonLimitBytes: MAX_BODY_BYTES,
+    bodyTimeoutMs: c.config.HTTP_BODY_TIMEOUT_MS,
     readiness: () => c.readiness(),
     openapi: servingOpenApi,
     isShuttingDown: () => c.isShuttingDown(),

@@ -11,6 +11,7 @@ import {
   ensureDatabase,
   handleFatalErrors,
   handleSignals,
+  httpServerOptions,
   loadConfig,
   type Logger,
 } from '@contender/platform';
@@ -95,7 +96,7 @@ async function runWorker(cfg: ServingConfig, workerIndex: string | null): Promis
     workerIndex === null ? cfg : { ...cfg, PREDICTION_SPILL_DIR: path.join(cfg.PREDICTION_SPILL_DIR, `worker-${workerIndex}`) },
     { logger: log, metrics, ...(workerIndex === null ? {} : { metricsText: clusterMetricsSource(metrics) }) },
   );
-  const server = createServer({ keepAliveTimeout: 65_000 }, createApp(container));
+  const server = createServer(httpServerOptions(cfg), createApp(container));
   const shutdown = createShutdown(log, () => [
     { name: 'report not ready', run: () => container.beginShutdown() },
     { name: 'stop accepting and drain in-flight requests', run: () => closeServer(server) },

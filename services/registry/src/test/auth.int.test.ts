@@ -125,6 +125,9 @@ describe('API keys, roles and request errors', () => {
     assert.ok(doc.body.paths['/api/v1/models/{name}/versions'].post.requestBody.content['multipart/form-data']);
     const page = await request(reg.app).get('/docs').expect(200);
     assert.match(page.text, /\/api\/v1\/models\/\{name\}\/rollback/);
+    assert.match(page.headers['content-security-policy'] as string, /default-src 'none'/);
+    assert.equal(page.headers['x-frame-options'], 'DENY');
+    assert.equal(page.headers['x-content-type-options'], 'nosniff');
   });
 });
 

@@ -43,7 +43,7 @@ describe('aliases, traffic, promotion, rollback and the audit trail', () => {
     assert.equal(m.latestVersion, 2);
     const ev = (await events('a1')).filter((e) => e.action === 'alias.set');
     assert.equal(ev.length, 2);
-    assert.equal(ev[0]!.actor, 'alice');
+    assert.match(ev[0]!.actor, /^alice#\d+$/, 'the actor is the key name and its id');
     assert.equal(ev[0]!.reason, 'first');
     assert.deepEqual((ev[0]!.before as DeploymentState).aliases, {});
     assert.deepEqual((ev[0]!.after as DeploymentState).aliases, { champion: 1 });

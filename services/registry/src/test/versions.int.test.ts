@@ -63,6 +63,7 @@ describe('version registration against the S3 store', () => {
       })
       .expect(200);
     assert.equal(dl.headers.etag, `"${sha256(bytes)}"`);
+    assert.equal(dl.headers['cache-control'], 'private, max-age=31536000, immutable', 'an authenticated download must not be cached by shared caches');
     assert.ok(Buffer.compare(dl.body as Buffer, bytes) === 0, 'downloaded bytes differ');
     await request(reg.app).get('/api/v1/models/credit/versions/1/artifact').set(auth(key)).set('If-None-Match', `"${sha256(bytes)}"`).expect(304);
   });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApiKeyInfo, IntrospectResponse, Role } from '@contender/contracts';
 import { ConflictError, NotFoundError, withTransaction, type Pool } from '@contender/platform';
+import type { ApiKeyRevocationPublisher } from '../../events/api-key-revocation-publisher.js';
 import type { PgAuditStore } from '../audit/pg-audit-store.js';
 import type { PgApiKeyStore } from './pg-api-key-store.js';
 
@@ -9,6 +10,13 @@ export interface Principal {
   name: string;
   role: Role;
 }
+
+/**
+ * The audit actor of a key: its name and id, `alice#12`. Names can be reused once a key is
+ * revoked, ids never; key names cannot contain "#", so the two parts are unambiguous. What no key
+ * did is recorded under a bare reserved name (`system`).
+ */
+export const actorOf = (p: Pick<Principal, 'name' | 'keyId'>) => `${p.name}#${p.keyId}`;
 
 export const hashKey = (key: string) => createHash('sha256').update(key, 'utf8').digest('hex');
 
@@ -19,7 +27,7 @@ export function generateKey(): string {
 
 export class ApiKeyService {
   constructor(
-    private readonly deps: { pool: Pool; store: PgApiKeyStore; audit: PgAuditStore },
+    private readonly deps: { pool: Pool; store: PgApiKeyStore; audit: PgAuditStore; revocations?: Pick<ApiKeyRevocationPublisher, 'publish'> },
   ) {}
 
   async authenticate(key: string): Promise<Principal | null> {
@@ -48,14 +56,33 @@ export class ApiKeyService {
     return (await this.deps.store.list(this.deps.pool)).map(({ active: _a, ...info }) => info);
   }
 
+  /**
+   * Revokes a key. Idempotent: revoking a revoked key answers it as it is (200, same revokedAt)
+   * and writes no second event. The last active admin key cannot be revoked (409 last_admin):
+   * without one nobody could create keys again. After the commit the revocation is published on
+   * `contender:api-key-revocations` so serving drops the key at once.
+   */
   async revoke(id: number, actor: string): Promise<ApiKeyInfo> {
-    return withTransaction(this.deps.pool, async (tx) => {
-      const k = await this.deps.store.revoke(tx, id);
+    const { key, revoked } = await withTransaction(this.deps.pool, async (tx) => {
+      // Admins first, then the key: every revocation takes the locks in this order.
+      const admins = await this.deps.store.lockActiveAdmins(tx);
+      const k = await this.deps.store.lock(tx, id);
       if (!k) throw new NotFoundError(`no API key with id ${id}`, 'api_key_not_found');
-      await this.deps.audit.append(tx, { modelId: null, modelName: null, actor, action: 'api_key.revoked', after: { id: k.id, name: k.name, role: k.role } });
-      const { active: _a, ...info } = k;
-      return info;
+      if (!k.active) return { key: k, revoked: null };
+      if (k.role === 'admin' && admins.length === 1 && admins[0] === id) {
+        throw new ConflictError(
+          `key ${id} ("${k.name}") is the last active admin key; create another admin key before revoking it, or nobody could manage keys again`,
+          { id },
+          'last_admin',
+        );
+      }
+      const r = await this.deps.store.revoke(tx, id);
+      await this.deps.audit.append(tx, { modelId: null, modelName: null, actor, action: 'api_key.revoked', before: { id: k.id, name: k.name, role: k.role, revokedAt: null }, after: { id: r.id, name: r.name, role: r.role, revokedAt: r.revokedAt } });
+      return { key: r, revoked: { keyId: r.id, keyHash: k.keyHash } };
     });
+    if (revoked) await this.deps.revocations?.publish(revoked);
+    const { active: _a, keyHash: _h, ...info } = key as typeof key & { keyHash?: string };
+    return info;
   }
 
   /**
@@ -68,24 +95,32 @@ export class ApiKeyService {
    */
   async ensureBootstrapAdmin(key: string): Promise<{ rotated: boolean }> {
     const keyHash = hashKey(key);
-    return withTransaction(this.deps.pool, async (tx) => {
+    const { rotated, revoked } = await withTransaction(this.deps.pool, async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('registry.bootstrap-admin'))`);
-      if (await this.deps.store.findByHash(tx, keyHash)) return { rotated: false };
+      if (await this.deps.store.findByHash(tx, keyHash)) return { rotated: false, revoked: null };
       const previous = await this.deps.store.findActiveByName(tx, BOOTSTRAP_ADMIN_NAME);
+      let revoked: { keyId: number; keyHash: string } | null = null;
       if (previous) {
-        await this.deps.store.revoke(tx, previous.id);
+        const locked = (await this.deps.store.lock(tx, previous.id))!;
+        const r = await this.deps.store.revoke(tx, previous.id);
         await this.deps.audit.append(tx, {
           modelId: null,
           modelName: null,
           actor: 'system',
           action: 'api_key.revoked',
-          after: { id: previous.id, name: previous.name, role: previous.role },
+          before: { id: locked.id, name: locked.name, role: locked.role, revokedAt: null },
+          after: { id: r.id, name: r.name, role: r.role, revokedAt: r.revokedAt },
           reason: 'BOOTSTRAP_ADMIN_KEY changed',
         });
+        revoked = { keyId: locked.id, keyHash: locked.keyHash };
       }
-      await this.deps.store.insert(tx, { name: BOOTSTRAP_ADMIN_NAME, role: 'admin', keyHash, prefix: key.slice(0, 10), createdBy: 'system' });
-      return { rotated: previous !== null };
+      const k = await this.deps.store.insert(tx, { name: BOOTSTRAP_ADMIN_NAME, role: 'admin', keyHash, prefix: key.slice(0, 10), createdBy: 'system' });
+      if (k) await this.deps.audit.append(tx, { modelId: null, modelName: null, actor: 'system', action: 'api_key.created', after: { id: k.id, name: k.name, role: k.role } });
+      return { rotated: previous !== null, revoked };
     });
+    // Serving drops the replaced key at once, as for any revocation.
+    if (revoked) await this.deps.revocations?.publish(revoked);
+    return { rotated };
   }
 }
 

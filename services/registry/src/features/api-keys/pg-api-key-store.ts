@@ -49,11 +49,23 @@ export class PgApiKeyStore {
     return rows.map(toKey);
   }
 
-  async revoke(db: Queryable, id: number): Promise<ApiKeyRecord | null> {
-    const { rows } = await db.query(
-      `UPDATE registry.api_key SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${COLS}`,
-      [id],
-    );
-    return rows[0] ? toKey(rows[0]) : null;
+  /** The key, locked for the rest of the transaction. */
+  async lock(db: Queryable, id: number): Promise<(ApiKeyRecord & { keyHash: string }) | null> {
+    const { rows } = await db.query(`SELECT ${COLS}, key_hash FROM registry.api_key WHERE id = $1 FOR UPDATE`, [id]);
+    return rows[0] ? { ...toKey(rows[0]), keyHash: rows[0].key_hash } : null;
+  }
+
+  /**
+   * Ids of the active admin keys, locked: two revocations of the last two admins serialise here,
+   * and the second sees the first's result.
+   */
+  async lockActiveAdmins(db: Queryable): Promise<number[]> {
+    const { rows } = await db.query<{ id: string }>(`SELECT id FROM registry.api_key WHERE role = 'admin' AND revoked_at IS NULL ORDER BY id FOR UPDATE`);
+    return rows.map((r) => Number(r.id));
+  }
+
+  async revoke(db: Queryable, id: number): Promise<ApiKeyRecord> {
+    const { rows } = await db.query(`UPDATE registry.api_key SET revoked_at = now() WHERE id = $1 RETURNING ${COLS}`, [id]);
+    return toKey(rows[0]);
   }
 }

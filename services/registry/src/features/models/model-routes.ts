@@ -10,10 +10,11 @@ import {
   PromoteRequest,
   RollbackRequest,
   SetAliasRequest,
+  SafeString,
   SetTrafficRequest,
 } from '@contender/contracts';
 import { AppError, parseOrThrow, type ArtifactStorage } from '@contender/platform';
-import type { ApiKeyService } from '../api-keys/api-key-service.js';
+import { actorOf, type ApiKeyService } from '../api-keys/api-key-service.js';
 import { requireRole } from '../api-keys/auth.js';
 import type { IdempotencyService } from '../idempotency/idempotency-service.js';
 import { idempotentJson, sendAnswer } from '../idempotency/idempotent-route.js';
@@ -33,9 +34,18 @@ export function modelRoutes(deps: {
   const r = Router();
   const reader = requireRole(keys, 'reader');
   const scientist = requireRole(keys, 'data-scientist');
-  const actor = (req: { principal?: { name: string } }) => req.principal!.name;
+  const actor = (req: { principal?: { name: string; keyId: number } }) => actorOf(req.principal!);
   const version = (raw: string | undefined) => parseOrThrow(VersionParam, raw, 'version');
   const alias = (raw: string | undefined) => parseOrThrow(AliasName, raw, 'alias');
+  // Any name may be looked up (a name that cannot exist is a 404), but a NUL would reach SQL.
+  r.param('name', (_req, _res, next, value: string) => {
+    try {
+      parseOrThrow(SafeString, value, 'name');
+      next();
+    } catch (err) {
+      next(err);
+    }
+  });
 
   r.post(
     '/models',
@@ -65,7 +75,9 @@ export function modelRoutes(deps: {
     const v = await models.getVersionRecord(req.params.name as string, version(req.params.version as string));
     const etag = `"${v.sha256}"`;
     res.setHeader('ETag', etag);
-    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable'); // content-addressed: never changes
+    // Content-addressed, so it never changes; but the download needs a key, so only the client
+    // that fetched it may keep it: never a shared cache (a proxy would hand it to anyone).
+    res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
     if (req.headers['if-none-match'] === etag) {
       res.status(304).end();
       return;

@@ -210,11 +210,6 @@ export class PgModelStore {
     return rows[0]!.n;
   }
 
-  async countVersionsWithSha(db: Queryable, sha256: string): Promise<number> {
-    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM registry.model_version WHERE sha256 = $1', [sha256]);
-    return rows[0]!.n;
-  }
-
   async aliases(db: Queryable, modelId: number): Promise<Record<string, number>> {
     const { rows } = await db.query<{ alias: string; version: number }>(
       'SELECT alias, version FROM registry.model_alias WHERE model_id = $1 ORDER BY alias',

@@ -1,6 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,11 +9,15 @@ import type { Request } from 'express';
 import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '@contender/platform';
 
 export interface ReceivedUpload {
-  /** The file, streamed to a temp file (`path`; '' when the spec has a `sink`): never held whole in memory. */
+  /**
+   * The file: with a `sink`, streamed to it (`path` is ''); otherwise to `model<ext>` in a staging
+   * folder of this upload alone (created empty, mode 0700). Never held whole in memory, and nothing
+   * else sits next to it that a model could name.
+   */
   file: { path: string; sha256: string; sizeBytes: number };
   /** The `metadata` part's text, or null when the request had none. */
   metadata: string | null;
-  /** Removes the temp file (or has the sink discard what it wrote). Safe to call more than once. */
+  /** Removes the staging folder (or has the sink discard what it wrote). Safe to call more than once. */
   cleanup(): Promise<void>;
 }
 
@@ -71,8 +75,11 @@ export async function receiveUpload(req: Request, limits: UploadLimits, part: Fi
     throw tooLarge();
   }
 
-  const tmpPath = part.sink ? '' : path.join(limits.tmpDir, `upload-${randomUUID()}${part.extension}`);
-  const cleanup = () => (part.sink ? part.sink.discard() : rm(tmpPath, { force: true }));
+  // A fresh folder per upload (mkdtemp creates it 0700): onnxruntime resolves a tensor's external
+  // data relative to the model file, so the model must never share a folder with anything else.
+  const stagingDir = part.sink ? '' : await mkdtemp(path.join(limits.tmpDir, 'contender-upload-'));
+  const tmpPath = part.sink ? '' : path.join(stagingDir, `model${part.extension}`);
+  const cleanup = () => (part.sink ? part.sink.discard() : rm(stagingDir, { recursive: true, force: true }));
   let bb: busboy.Busboy;
   try {
     bb = busboy({
@@ -80,6 +87,7 @@ export async function receiveUpload(req: Request, limits: UploadLimits, part: Fi
       limits: { files: 2, fields: 4, parts: 6, fileSize: limits.maxArtifactBytes, fieldSize: limits.maxMetadataBytes },
     });
   } catch (err) {
+    await cleanup();
     throw new BadRequestError(`malformed multipart request: ${(err as Error).message}`, null, 'malformed_multipart');
   }
 

@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import type { Signature, Task } from '@contender/contracts';
-import { UnprocessableError } from '@contender/platform';
+import { findExternalTensors, OnnxWireError } from '@contender/ml';
+import { UnprocessableError, type Logger } from '@contender/platform';
 
 export interface InspectedModel {
   signature: Signature;
@@ -16,22 +18,35 @@ const ZIPMAP_HINT =
   "skl2onnx ends classifiers in a ZipMap by default; export with options={id(model): {'zipmap': False}} " +
   '(or convert_sklearn(..., options={"zipmap": False})) so probabilities come out as a float tensor [N, 2]';
 
+export interface InspectOptions {
+  task: Task;
+  featureNames?: string[] | undefined;
+  scoreOutput?: string | undefined;
+  /** onnxruntime's own messages go here (warn), never to the client. */
+  logger: Logger;
+  requestId?: string | undefined;
+}
+
 /**
  * Loads an uploaded file in onnxruntime-node exactly as serving will, and refuses what serving
- * could not use: unparseable files, outputs that are not tensors (skl2onnx's ZipMap), feature
- * names that do not fit the inputs, no float output to score from. It ends with one real inference
- * on a row of zeros of the declared width, which catches what shapes cannot say (a tree that reads
- * feature 19 of a model whose input width is unknown).
+ * could not use: unparseable files, tensors stored as external data, outputs that are not tensors
+ * (skl2onnx's ZipMap), feature names that do not fit the inputs, no float output to score from.
+ * It ends with one real inference on a row of zeros of the declared width, which catches what
+ * shapes cannot say (a tree that reads feature 19 of a model whose input width is unknown).
+ *
+ * `file` must be the only file in a folder of its own: the protobuf is checked for external data
+ * before any session exists, and the folder is the second wall should that check ever miss one.
+ * onnxruntime's messages can quote tensor values (a failed Reshape prints the requested shape), so
+ * a client gets a stable code and a reason of ours; onnxruntime's text goes to the log.
  */
-export async function inspectOnnx(
-  file: string,
-  opts: { task: Task; featureNames?: string[] | undefined; scoreOutput?: string | undefined },
-): Promise<InspectedModel> {
+export async function inspectOnnx(file: string, opts: InspectOptions): Promise<InspectedModel> {
+  refuseExternalData(await readFile(file));
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(file, SESSION_OPTIONS);
   } catch (err) {
-    throw new UnprocessableError('invalid_model', `the artifact is not a loadable ONNX model: ${shortOrtMessage(err)}`);
+    opts.logger.warn({ err, requestId: opts.requestId }, 'onnxruntime could not load an uploaded model');
+    throw new UnprocessableError('invalid_model', 'the artifact is not a loadable ONNX model: onnxruntime refused to load it (the registry log has its message under this request id)');
   }
   try {
     const signature: Signature = {
@@ -63,7 +78,7 @@ export async function inspectOnnx(
       throw new UnprocessableError('no_score_output', `the model has no float output to score from (outputs: ${signature.outputs.map((o) => `${o.name}:${o.type}`).join(', ')})`);
     }
     const featureNames = resolveFeatureNames(session.inputMetadata, opts.featureNames);
-    await testInference(session, featureNames);
+    await testInference(session, featureNames, opts);
     return { signature, featureNames };
   } finally {
     await session.release().catch(() => {});
@@ -116,7 +131,30 @@ function resolveFeatureNames(inputs: readonly ValueMetadata[], given: string[] |
   return given;
 }
 
-async function testInference(session: ort.InferenceSession, featureNames: string[]): Promise<void> {
+/**
+ * Refuses, naming them, tensors whose bytes onnxruntime would read from a file next to the model
+ * (`data_location = EXTERNAL`): a registered model is one self-contained file, and a location
+ * under the staging folder would let an upload read whatever sits there.
+ */
+function refuseExternalData(bytes: Uint8Array): void {
+  let external;
+  try {
+    external = findExternalTensors(bytes);
+  } catch (err) {
+    if (!(err instanceof OnnxWireError)) throw err;
+    throw new UnprocessableError('invalid_model', 'the artifact is not a loadable ONNX model: it does not parse as an ONNX protobuf');
+  }
+  if (external.length === 0) return;
+  const first = external[0]!;
+  throw new UnprocessableError(
+    'external_data',
+    `tensor "${first.name}" (${first.path})${external.length > 1 ? ` and ${external.length - 1} more are` : ' is'} stored as external data; ` +
+      'the registry accepts only self-contained ONNX files (save with onnx.save_model(..., save_as_external_data=False))',
+    { tensors: external.map((t) => ({ name: t.name, path: t.path })) },
+  );
+}
+
+async function testInference(session: ort.InferenceSession, featureNames: string[], opts: InspectOptions): Promise<void> {
   const feeds: Record<string, ort.Tensor> = {};
   if (session.inputMetadata.length === 1) {
     const input = session.inputMetadata[0]! as ValueMetadata & { type?: string; shape?: ReadonlyArray<number | string> };
@@ -132,9 +170,13 @@ async function testInference(session: ort.InferenceSession, featureNames: string
   try {
     await session.run(feeds);
   } catch (err) {
+    opts.logger.warn({ err, requestId: opts.requestId }, 'an uploaded model failed its test inference');
+    const feature = readsFeature(err);
     throw new UnprocessableError(
       'feature_mismatch',
-      `the model failed a test inference on one row of ${featureNames.length} features (${featureNames.length === 1 ? featureNames[0] : 'featureNames'}): ${shortOrtMessage(err)}`,
+      `the model failed a test inference on one row of ${featureNames.length} features (${featureNames.length === 1 ? featureNames[0] : 'featureNames'})` +
+        (feature === null ? '' : `: it requests feature ${feature}`),
+      feature === null ? null : { requestedFeature: feature },
     );
   }
 }
@@ -168,13 +210,12 @@ function toTensorInfo(m: ValueMetadata): Signature['inputs'][number] {
   };
 }
 
-/** onnxruntime's messages carry a C++ signature; the last sentence is the part a person needs. */
-export function shortOrtMessage(err: unknown): string {
+/**
+ * The one fact of onnxruntime's message worth repeating: a tree ensemble that reads a feature
+ * index past the row's width. Only a small integer is taken from it, never the text.
+ */
+function readsFeature(err: unknown): number | null {
   const msg = err instanceof Error ? err.message : String(err);
-  const status = /Status Message: (.*)$/s.exec(msg)?.[1] ?? msg;
-  const tail = status
-    .replace(/^\S+:\d+ [^\n]*?\) const(?: \[with [^\]]*\])? /s, '')
-    // "Load model from /tmp/upload-….onnx failed:" names a temp file the client never saw.
-    .replace(/^Load model from \S+ failed:\s*/, '');
-  return tail.trim().slice(0, 500);
+  const m = /requests? feature (\d{1,6})\b/.exec(msg);
+  return m ? Number(m[1]) : null;
 }

@@ -1,12 +1,13 @@
 import { createReadStream } from 'node:fs';
 import type { ModelVersion } from '@contender/contracts';
-import { VersionMetadata } from '@contender/contracts';
+import { findJsonProblem, VersionMetadata } from '@contender/contracts';
 import { BadRequestError, parseOrThrow, withTransaction, type ArtifactStorage, type Logger, type Pool, type PoolClient } from '@contender/platform';
 import type { Request } from 'express';
 import { canonicalMetadata, type CommitHook, type IdempotencyService, type IdempotentAnswer } from '../idempotency/idempotency-service.js';
 import type { ModelService } from '../models/model-service.js';
 import type { PgModelStore } from '../models/pg-model-store.js';
 import type { RegistryMetrics } from '../../registry-metrics.js';
+import { unsafeInputError } from '../../safe-input.js';
 import { inspectOnnx } from './onnx-inspector.js';
 import { receiveUpload, type UploadLimits } from './multipart-upload.js';
 
@@ -25,14 +26,16 @@ export interface VersionUploaderDeps {
 export const artifactKey = (model: string, sha256: string) => `models/${model}/sha256-${sha256}.onnx`;
 
 /**
- * A version upload from request to committed row: stream to a temp file (hashing), validate in
- * onnxruntime, store the object, then number and record the version in one transaction.
+ * A version upload from request to committed row: stream to a staging folder of its own
+ * (hashing), refuse external data, validate in onnxruntime, store the object, then number and
+ * record the version in one transaction.
  *
  * Nothing is left half-written: a refused upload stores nothing; a failure after the object was
- * stored removes it again unless a committed version refers to the same bytes. The check and the
- * removal run under an advisory lock on the object's key, which a registering transaction also
- * holds from its "object still there" check until it commits, so a cleanup can never delete an
- * object that a concurrent identical upload has just committed.
+ * stored removes it again unless a committed version refers to that object (by its key: the
+ * same bytes under another model are another object). The check and the removal run under an
+ * advisory lock on the object's key, which a registering transaction also holds from its "object
+ * still there" check until it commits, so a cleanup can never delete an object that a concurrent
+ * identical upload has just committed.
  */
 export class VersionUploader {
   constructor(private readonly deps: VersionUploaderDeps) {}
@@ -51,7 +54,7 @@ export class VersionUploader {
     });
     try {
       const fingerprint = scope ? this.deps.idempotency.fingerprint(scope, [upload.file.sha256, canonicalMetadata(upload.metadata)]) : '';
-      return await this.deps.idempotency.run(scope, fingerprint, 201, (hook) => this.register(model, upload, actor, hook));
+      return await this.deps.idempotency.run(scope, fingerprint, 201, (hook) => this.register(model, upload, actor, hook, req.requestId));
     } finally {
       await upload.cleanup();
     }
@@ -62,11 +65,18 @@ export class VersionUploader {
     upload: Awaited<ReturnType<typeof receiveUpload>>,
     actor: string,
     hook: CommitHook | undefined,
+    requestId: string,
   ): Promise<ModelVersion> {
     let stored: string | null = null;
     try {
       const meta = parseMetadata(upload.metadata);
-      const inspected = await inspectOnnx(upload.file.path, { task: model.task, featureNames: meta.featureNames, scoreOutput: meta.scoreOutput });
+      const inspected = await inspectOnnx(upload.file.path, {
+        task: model.task,
+        featureNames: meta.featureNames,
+        scoreOutput: meta.scoreOutput,
+        logger: this.deps.logger,
+        requestId,
+      });
       const { sha256, sizeBytes } = upload.file;
       const key = artifactKey(model.name, sha256);
       const put = () => this.deps.storage.put(key, createReadStream(upload.file.path), { expectedSha256: sha256, contentType: 'application/octet-stream' });
@@ -117,7 +127,8 @@ export class VersionUploader {
     try {
       await withTransaction(this.deps.pool, async (tx) => {
         await lockArtifact(tx, key);
-        if ((await this.deps.store.countVersionsWithSha(tx, sha256)) === 0) await this.deps.storage.delete(key);
+        // This object's own references: the same bytes under another model are another object.
+        if ((await this.deps.store.countVersionsWithArtifact(tx, sha256, key)) === 0) await this.deps.storage.delete(key);
       });
     } catch (err) {
       this.deps.logger.error({ err, key }, 'could not remove the artifact of a failed upload; it is unreferenced and may be deleted');
@@ -145,5 +156,8 @@ function parseMetadata(text: string | null) {
   } catch (err) {
     throw new BadRequestError(`metadata is not valid JSON: ${(err as Error).message}`, { part: 'metadata' }, 'malformed_json');
   }
+  // Before zod and long before JSON.stringify, which throws a RangeError on a 5,000-deep profile.
+  const problem = findJsonProblem(raw);
+  if (problem) throw unsafeInputError(problem, 'metadata');
   return parseOrThrow(VersionMetadata, raw, 'metadata');
 }
