@@ -112,6 +112,7 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
     logger,
     maxBatchRows: config.MAX_BATCH_ROWS,
     featureTtlSeconds: config.FEATURE_TTL_SECONDS,
+    featureLimits: { maxBytes: config.FEATURE_MAX_BYTES, maxCount: config.FEATURE_MAX_COUNT },
   });
 
   let shuttingDown = false;
