@@ -168,6 +168,14 @@ describe('serving refuses hostile input with the field and the reason, and leave
       assert.match(long.body.error.message, /entityId:/);
       await predict({ model: 'credit', entityId: 'ünïcode ✓ and spaces', features: good(1) }).expect(200);
     });
+
+    it('documents the rule in /openapi.json for the path, the query and the bodies', async () => {
+      const doc = (await request(serving.app).get('/openapi.json').expect(200)).body;
+      const pattern = '^[^\\u0000-\\u001f\\u007f]*$';
+      assert.equal(doc.paths['/features/{entityId}'].put.parameters[0].schema.pattern, pattern);
+      assert.equal(doc.paths['/predictions'].get.parameters.find((p: { name: string }) => p.name === 'entityId').schema.pattern, pattern);
+      assert.equal(doc.paths['/predict'].post.requestBody.content['application/json'].schema.properties.entityId.pattern, pattern);
+    });
   });
 
   describe('cached features are capped per entity', () => {
