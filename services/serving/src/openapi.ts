@@ -17,7 +17,7 @@ export const servingRoutes: RouteSpec[] = [
     path: '/predict',
     summary: 'Score one request with the champion or the challenger, as the traffic policy says',
     description:
-      'Features come with the request (and, with an entityId, are written through to the feature cache once the prediction is answered: a refused request writes nothing) or, with only an entityId, from the cache. ' +
+      'Features come with the request (and, with an entityId, are written through to the feature cache once they passed validation for the version that scores them: a request refused for its features writes nothing) or, with only an entityId, from the cache. ' +
       'Assignment is sticky per (model, entityId); without an entityId it is random. In shadow mode the champion answers and the challenger scores the request afterwards. ' +
       'If the routed version fails, the champion (or the previous champion) answers with `fallback: true`. Honours and returns X-Request-Id. ' +
       'Numbers must fit the input they feed: finite (1e400 is Infinity once parsed), within ±3.4028234663852886e38 for float32, within int32\'s range, within ±(2^53 − 1) for int64. ' +
@@ -36,7 +36,7 @@ export const servingRoutes: RouteSpec[] = [
     summary: 'Score many rows: routed per row, one onnxruntime run per arm',
     description:
       'At most MAX_BATCH_ROWS rows (default 10,000) and 1 MiB. A 422 lists every row whose features are missing or unusable (the same value rules as /predict). ' +
-      'Rows with an entityId and features are written through once every row is answered (a refused batch writes nothing), within FEATURE_MAX_BYTES (413 features_too_large) and FEATURE_MAX_COUNT (400 too_many_features), each breach naming its row.',
+      'Rows with an entityId and features are written through once every row passed validation (a refused batch writes nothing), within FEATURE_MAX_BYTES (413 features_too_large) and FEATURE_MAX_COUNT (400 too_many_features), each breach naming its row.',
     role: 'predictor',
     body: BatchPredictRequest,
     responses: { 200: { description: 'one prediction per row, in order', schema: BatchPredictResponse } },

@@ -74,8 +74,10 @@ export class PredictService {
     let features = req.features;
     // The features as JSON, made once for both the cache and the prediction log.
     let featuresJson: string | undefined;
-    // Features sent with an entityId are written through to the cache, but only once they have
-    // been scored: a request refused for its features must not replace (or wipe) the entity's.
+    // Features sent with an entityId are written through to the cache, but only once they passed
+    // validation for the version that scores them: a request refused for its features must not
+    // replace (or wipe) the entity's. Written before scoring, in the same tick as the validation,
+    // so a PUT /features that arrives meanwhile still lands after it.
     let writeThrough = false;
     if (features === undefined) {
       const cached = await this.deps.cache.read(entityId!);
@@ -102,6 +104,7 @@ export class PredictService {
       metrics.outcome.rejected.inc();
       throw featureError(version, encoded.problems, false);
     }
+    if (writeThrough) this.deps.cache.write(entityId!, features, featuresJson);
     let answer: Answer;
     try {
       const t0 = performance.now();
@@ -114,7 +117,6 @@ export class PredictService {
       if (err instanceof AppError) throw err;
       answer = (await this.recover(served.name, choice.arm, version, [features], [failureOf(err)], false))[0]!;
     }
-    if (writeThrough) this.deps.cache.write(entityId!, features, featuresJson);
     const latencyMs = performance.now() - startedAt;
     (answer.fallback ? metrics.outcome.fallback : metrics.outcome.ok).inc();
     metrics.predictionDuration.observe(latencyMs / 1000);
@@ -155,7 +157,7 @@ export class PredictService {
 
     const features: Array<Record<string, number | string | null> | undefined> = req.rows.map((r) => r.features);
     const lookups: number[] = [];
-    // Written through once every row is answered (a refused batch writes nothing), within the caps.
+    // Written through once every row passed validation (a refused batch writes nothing), within the caps.
     const writes: Array<{ entityId: string; features: FeatureMap; json: string }> = [];
     const breaches: Array<FeatureLimitBreach & { row: number }> = [];
     for (let i = 0; i < n; i++) {
@@ -209,6 +211,7 @@ export class PredictService {
       for (const arm of ['champion', 'challenger'] as const) if (groups[arm].length) allMetrics[arm].outcome.rejected.inc(groups[arm].length);
       throw featureError(null, problems, true);
     }
+    this.deps.cache.writeMany(writes);
 
     const predictions = new Array<BatchPrediction>(n);
     await Promise.all(
@@ -266,7 +269,6 @@ export class PredictService {
         });
       }),
     );
-    this.deps.cache.writeMany(writes);
     if (shadowRows.length) {
       this.scheduleShadow(
         served.name,
