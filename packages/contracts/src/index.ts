@@ -6,3 +6,4 @@ export * from './assignment.js';
 export * from './serving.js';
 export * from './serving-log.js';
 export * from './scheduler.js';
+export * from './api-keys.js';

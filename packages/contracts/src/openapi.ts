@@ -12,6 +12,8 @@ export interface RouteSpec {
   /** Weakest role allowed; omitted = no key needed. */
   role?: Role;
   body?: z.ZodType;
+  /** Schemas of path parameters (by name); a parameter not listed is documented as a plain string. */
+  params?: Record<string, z.ZodType>;
   /** For bodies that are not JSON (multipart uploads): a ready OpenAPI requestBody. */
   rawBody?: object;
   query?: z.ZodObject;
@@ -61,7 +63,10 @@ export function buildOpenApi(
   const paths: Record<string, Record<string, unknown>> = {};
   const errorSchema = toSchema(ErrorResponse, 'output');
   for (const r of routes) {
-    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => {
+      const schema = r.params?.[m[1]!];
+      return { name: m[1], in: 'path', required: true, schema: schema ? toSchema(schema, 'input') : { type: 'string' } };
+    });
     if (r.query) {
       const q = toSchema(r.query, 'input') as { properties?: Record<string, object>; required?: string[] };
       for (const [name, schema] of Object.entries(q.properties ?? {})) {

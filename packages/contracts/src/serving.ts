@@ -1,9 +1,35 @@
 import { z } from 'zod';
 
-/** An entity's id (customer, account, device): the key of the feature cache and of sticky assignment. */
-export const EntityId = z.string().min(1).max(256);
+/** Most characters (UTF-16 code units) in an entity id. */
+export const ENTITY_ID_MAX_LENGTH = 256;
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const NO_CONTROL_CHARACTER = /^[^\u0000-\u001f\u007f]*$/;
+export const ENTITY_ID_RULE = `1–${ENTITY_ID_MAX_LENGTH} characters, none a control character (U+0000–U+001F, U+007F)`;
 
-/** A feature value: a number for numeric inputs, a string for string inputs, `null` for missing. */
+/**
+ * An entity's id (customer, account, device): the key of the feature cache, of sticky assignment
+ * and of the prediction log. One rule wherever an entity id is accepted (/predict, /predict/batch,
+ * /features, /predictions): 1–256 characters, no control characters — a NUL would be dropped by
+ * the prediction log (Postgres cannot store it) but kept by Redis, so one id would name two
+ * entities.
+ */
+export const EntityId = z
+  .string()
+  .min(1)
+  .max(ENTITY_ID_MAX_LENGTH)
+  .regex(NO_CONTROL_CHARACTER, 'must not contain control characters (U+0000–U+001F, U+007F)')
+  .describe(ENTITY_ID_RULE);
+
+/** The same rule as `EntityId`, without zod: for the hand-written checks of the hot path. */
+export function isEntityId(value: unknown): value is string {
+  return typeof value === 'string' && value.length >= 1 && value.length <= ENTITY_ID_MAX_LENGTH && !CONTROL_CHARACTER.test(value);
+}
+
+/**
+ * A feature value: a finite number for numeric inputs, a string for string inputs, `null` for
+ * missing. (A JSON number beyond ±1.8e308, such as 1e400, parses to Infinity: serving answers 422
+ * `invalid_features` for it, naming the feature.)
+ */
 export const FeatureValue = z.union([z.number(), z.string().max(4096), z.null()]);
 export type FeatureValue = z.infer<typeof FeatureValue>;
 

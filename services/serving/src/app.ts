@@ -30,7 +30,14 @@ export function createApp(c: ServingContainer): ServingApp {
     isShuttingDown: () => c.isShuttingDown(),
   });
   app.use(batchRoutes({ service: c.predictor, auth: c.auth }));
-  app.use(featureRoutes({ cache: c.featureCache, auth: c.auth, ttlSeconds: c.config.FEATURE_TTL_SECONDS }));
+  app.use(
+    featureRoutes({
+      cache: c.featureCache,
+      auth: c.auth,
+      ttlSeconds: c.config.FEATURE_TTL_SECONDS,
+      limits: { maxBytes: c.config.FEATURE_MAX_BYTES, maxCount: c.config.FEATURE_MAX_COUNT },
+    }),
+  );
   app.use(feedbackRoutes({ pool: c.pool, log: c.predictionLog, requireRole: (role) => c.auth.middleware(role) }));
   finishHttpApp(app, c.logger);
 

@@ -12,6 +12,8 @@ describe('serving config', () => {
     assert.equal(c.RECONCILE_INTERVAL_MS, 15_000);
     assert.equal(c.FEATURE_TTL_SECONDS, 86_400);
     assert.equal(c.FEATURE_WRITE_DELAY_MS, 20);
+    assert.equal(c.FEATURE_MAX_BYTES, 16_384);
+    assert.equal(c.FEATURE_MAX_COUNT, 512);
     assert.equal(c.MAX_BATCH_ROWS, 10_000);
     assert.equal(c.SERVING_WORKERS, 1);
     assert.equal(c.REDIS_KEY_PREFIX, 'contender:');

@@ -31,6 +31,10 @@ export const servingConfigSchema = baseConfigSchema.extend({
    * soon as the write-through thread sees them. Other replicas see one at most this much later.
    */
   FEATURE_WRITE_DELAY_MS: envInt(20, { min: 0, max: 1_000 }),
+  /** Most bytes of JSON an entity's cached features may take (PUT /features and write-throughs); more → 413. */
+  FEATURE_MAX_BYTES: envInt(16_384, { min: 64, max: 1024 * 1024 }),
+  /** Most features an entity's cache entry may hold; more → 400. */
+  FEATURE_MAX_COUNT: envInt(512, { min: 1, max: 100_000 }),
   MAX_BATCH_ROWS: envInt(10_000, { min: 1, max: 1_000_000 }),
   /** node:cluster workers; 0 = one per core. */
   SERVING_WORKERS: envInt(1, { min: 0, max: 256 }),

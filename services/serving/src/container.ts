@@ -12,6 +12,7 @@ import {
 } from '@contender/platform';
 import type { Registry } from 'prom-client';
 import { IntrospectionAuth } from './auth/introspection-auth.js';
+import { KeyRevocationListener } from './auth/key-revocations.js';
 import type { ServingConfig } from './config.js';
 import { RedisFeatureCache, type FeatureCache } from './features/redis-feature-cache.js';
 import { ServingMetrics } from './metrics/serving-metrics.js';
@@ -38,7 +39,7 @@ export interface ServingContainer {
   readonly predictor: PredictService;
   /** /metrics text from elsewhere (cluster mode: all workers aggregated); unset = this process's. */
   readonly metricsText: (() => Promise<string>) | undefined;
-  /** Starts the prediction log, subscribes to registry events, loads the models (awaits the first reconciliation). */
+  /** Follows key revocations, starts the prediction log, subscribes to registry events, loads the models (awaits the first reconciliation). */
   start(): Promise<void>;
   readiness(): Promise<ReadinessReport>;
   /** /readyz answers 503 from now on. */
@@ -72,6 +73,7 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
   const subscriber = createRedisSubscriber(config.REDIS_URL);
   const registry = new HttpRegistryClient({ url: config.REGISTRY_URL, apiKey: config.REGISTRY_API_KEY, timeoutMs: config.REGISTRY_TIMEOUT_MS });
   const auth = new IntrospectionAuth({ introspect: (key) => registry.introspect(key), logger, ttlMs: config.AUTH_CACHE_TTL_MS });
+  const revocations = new KeyRevocationListener({ subscriber, auth, logger });
   const artifacts = new ArtifactCache({ dir: config.MODEL_CACHE_DIR, registry, logger });
   const models = new ModelManager({
     registry,
@@ -112,11 +114,18 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
     logger,
     maxBatchRows: config.MAX_BATCH_ROWS,
     featureTtlSeconds: config.FEATURE_TTL_SECONDS,
+    featureLimits: { maxBytes: config.FEATURE_MAX_BYTES, maxCount: config.FEATURE_MAX_COUNT },
   });
 
   let shuttingDown = false;
   const close = createShutdown(logger, () => [
-    { name: 'stop following the registry', run: () => models.stopFollowing() },
+    {
+      name: 'stop following the registry',
+      run: () => {
+        revocations.stop();
+        return models.stopFollowing();
+      },
+    },
     { name: 'finish shadow scoring', run: () => predictor.drain() },
     { name: 'flush the prediction log', run: () => predictionLog.close() },
     { name: 'send waiting feature write-throughs', run: () => featureCache.close() },
@@ -142,6 +151,7 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
     predictor,
     metricsText: opts.metricsText,
     async start() {
+      revocations.start();
       await predictionLog.start();
       await models.start();
     },

@@ -84,6 +84,29 @@ describe('FeatureEncoder', () => {
     ]);
   });
 
+  it('refuses numbers outside the input type\'s range, naming the feature and the limit', () => {
+    const reasons = (type: string, value: number) => {
+      const r = FeatureEncoder.forSignature(['x'], matrix(type)).encode([{ x: value }]);
+      return r.ok ? null : r.problems[0]!.invalid.map((i) => `${i.feature}: ${i.reason}`).join('; ');
+    };
+    // JSON.parse('1e400') is Infinity; 1e308 is a finite float64 but Infinity as a float32.
+    assert.match(reasons('float32', JSON.parse('1e400') as number)!, /^x: not a finite number/);
+    assert.match(reasons('float64', JSON.parse('-1e400') as number)!, /^x: not a finite number/);
+    assert.match(reasons('float32', 1e308)!, /^x: 1e\+308 is out of range for float32 input \(at most ±3\.4028234663852886e\+38/);
+    assert.match(reasons('float32', -3.5e38)!, /out of range for float32/);
+    assert.equal(reasons('float32', 3.4028234663852886e38), null);
+    assert.equal(reasons('float64', 1e308), null);
+    assert.match(reasons('int32', 2147483648)!, /^x: 2147483648 is out of range for int32 input \(-2147483648 to 2147483647\)/);
+    assert.match(reasons('int32', 1e20)!, /out of range for int32/);
+    assert.equal(reasons('int32', -2147483648), null);
+    // 9007199254740993 parses to 9007199254740992: refused rather than scored as another number.
+    assert.match(reasons('int64', JSON.parse('9007199254740993') as number)!, /^x: 9007199254740992 is out of range for int64 input: integers beyond ±9007199254740991/);
+    assert.equal(reasons('int64', Number.MAX_SAFE_INTEGER), null);
+    assert.equal(reasons('int64', -Number.MAX_SAFE_INTEGER), null);
+    assert.match(reasons('int64', JSON.parse('1e400') as number)!, /not a finite number/);
+    assert.match(reasons('int64', 2.5)!, /expected an integer for int64 input, got 2.5/);
+  });
+
   it('needs featureNames for a single-matrix model and refuses a width that does not match', () => {
     assert.throws(() => FeatureEncoder.forSignature([], matrix()), UnsupportedSignatureError);
     assert.throws(() => FeatureEncoder.forSignature(['a', 'b'], matrix('float32', 3)), /takes 3 features but the version lists 2/);

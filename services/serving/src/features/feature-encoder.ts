@@ -178,14 +178,24 @@ function allocate(type: InputElementType, length: number): InputData {
   }
 }
 
+/** Why a number JSON.parse made into ±Infinity (`1e400`) cannot be used. */
+export const NON_FINITE_REASON = 'not a finite number (a JSON number beyond ±1.8e308, such as 1e400, is Infinity once parsed)';
+
+/** The largest finite float32; a number beyond it would be ±Infinity in a float32 input. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /**
  * Writes one value; returns null, or why the value cannot be used. A value that is not a number,
  * string or null is treated as absent: request validation only lets those three through, so
- * anything else was found on the object's prototype (a feature named "constructor").
+ * anything else was found on the object's prototype (a feature named "constructor"). Numbers must
+ * fit the input's type: finite, within ±3.4e38 for float32 (beyond, the model would see
+ * Infinity), integers within int32's range, or within ±(2^53 − 1) for int64 (JSON numbers lose
+ * precision beyond: 9007199254740993 parses to …992).
  */
 function write(data: InputData, at: number, type: InputElementType, value: unknown): string | null {
   if (type === 'float32' || type === 'float64') {
     if (typeof value === 'number') {
+      if (type === 'float32' ? value > FLOAT32_MAX || value < -FLOAT32_MAX : !Number.isFinite(value)) return outOfRange(value, type);
       (data as Float32Array)[at] = value;
       return null;
     }
@@ -205,17 +215,31 @@ function write(data: InputData, at: number, type: InputElementType, value: unkno
   }
   // int32 / int64
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) return `expected an integer for ${type} input, got ${value}`;
+    if (!Number.isInteger(value)) return Number.isFinite(value) ? `expected an integer for ${type} input, got ${value}` : outOfRange(value, type);
     if (type === 'int32') {
-      if (value < -2147483648 || value > 2147483647) return `${value} is out of range for int32 input`;
+      if (value < -2147483648 || value > 2147483647) return outOfRange(value, type);
       (data as Int32Array)[at] = value;
     } else {
+      if (!Number.isSafeInteger(value)) return outOfRange(value, type);
       (data as BigInt64Array)[at] = BigInt(value);
     }
     return null;
   }
   if (value === null) return `null (missing) is not accepted by an ${type} input`;
   return typeof value === 'string' ? `expected an integer for ${type} input, got a string` : MISSING;
+}
+
+/** The reason for a number the input's type cannot hold (cold path: only for a 422). */
+function outOfRange(value: number, type: InputElementType): string {
+  if (!Number.isFinite(value)) return NON_FINITE_REASON;
+  switch (type) {
+    case 'float32':
+      return `${value} is out of range for float32 input (at most ±${FLOAT32_MAX}; beyond, the model would see Infinity)`;
+    case 'int32':
+      return `${value} is out of range for int32 input (-2147483648 to 2147483647)`;
+    default:
+      return `${value} is out of range for int64 input: integers beyond ±9007199254740991 (2^53 − 1) lose precision in JSON, so they are refused`;
+  }
 }
 
 /** "missing features: a, b; invalid features: c (expected a number …)" — for a 422 message. */

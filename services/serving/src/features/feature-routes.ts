@@ -2,15 +2,23 @@ import { Router } from 'express';
 import { EntityId, PutFeaturesRequest, type EntityFeatures } from '@contender/contracts';
 import { NotFoundError, parseOrThrow } from '@contender/platform';
 import type { IntrospectionAuth } from '../auth/introspection-auth.js';
+import { featureLimitBreach, featureLimitError, parseFeatureBody, type FeatureLimits } from './feature-checks.js';
 import type { FeatureCache } from './redis-feature-cache.js';
 
-/** `PUT|GET /features/:entityId`: push an entity's features into the cache, or read them back. */
-export function featureRoutes(deps: { cache: FeatureCache; auth: IntrospectionAuth; ttlSeconds: number }): Router {
+/**
+ * `PUT|GET /features/:entityId`: push an entity's features into the cache, or read them back.
+ * A PUT is held to the same rules as the features of /predict: finite numbers (422 otherwise) and
+ * the caps of `limits` (413 / 400).
+ */
+export function featureRoutes(deps: { cache: FeatureCache; auth: IntrospectionAuth; ttlSeconds: number; limits: FeatureLimits }): Router {
   const r = Router();
   r.put('/features/:entityId', deps.auth.middleware('predictor'), async (req, res) => {
     const entityId = parseOrThrow(EntityId, req.params.entityId, 'entityId');
-    const body = parseOrThrow(PutFeaturesRequest, req.body);
-    const written = await deps.cache.put(entityId, body.features);
+    const body = parseFeatureBody(PutFeaturesRequest, req.body);
+    const json = JSON.stringify(body.features);
+    const breach = featureLimitBreach(body.features, json, deps.limits);
+    if (breach) throw featureLimitError([breach], false);
+    const written = await deps.cache.put(entityId, body.features, json);
     const out: EntityFeatures = {
       entityId,
       features: body.features,

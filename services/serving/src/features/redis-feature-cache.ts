@@ -20,13 +20,13 @@ export interface FeatureCache {
    * `json`, if given, is JSON.stringify(features), already made by the caller.
    */
   write(entityId: string, features: FeatureMap, json?: string): void;
-  writeMany(entries: ReadonlyArray<{ entityId: string; features: FeatureMap }>): void;
+  writeMany(entries: ReadonlyArray<{ entityId: string; features: FeatureMap; json?: string }>): void;
   /** Sends the write-throughs waiting now; resolves once Redis has answered them. */
   flushPendingWrites(): Promise<void>;
   /** Sends what waits and stops the write-through thread (shutdown). */
   close(): Promise<void>;
-  /** An explicit write (PUT /features): awaited; 503 if Redis is down. */
-  put(entityId: string, features: FeatureMap): Promise<CachedFeatures>;
+  /** An explicit write (PUT /features): awaited; 503 if Redis is down. `json` as for write(). */
+  put(entityId: string, features: FeatureMap, json?: string): Promise<CachedFeatures>;
   /** Seconds until the entry expires, or null if there is none. */
   readWithTtl(entityId: string): Promise<(CachedFeatures & { expiresInSeconds: number }) | null>;
   readiness(): ReadinessCheck;
@@ -129,8 +129,8 @@ export class RedisFeatureCache implements FeatureCache {
     this.writer.push(this.keyPrefix + entityId, encode(features, Date.now(), json));
   }
 
-  writeMany(entries: ReadonlyArray<{ entityId: string; features: FeatureMap }>): void {
-    for (const e of entries) this.write(e.entityId, e.features);
+  writeMany(entries: ReadonlyArray<{ entityId: string; features: FeatureMap; json?: string }>): void {
+    for (const e of entries) this.write(e.entityId, e.features, e.json);
   }
 
   flushPendingWrites(): Promise<void> {
@@ -149,13 +149,13 @@ export class RedisFeatureCache implements FeatureCache {
     return { features: parsed.features, updatedAt: parsed.updatedAt, json: featuresJsonOf(value) };
   }
 
-  async put(entityId: string, features: FeatureMap): Promise<CachedFeatures> {
+  async put(entityId: string, features: FeatureMap, json?: string): Promise<CachedFeatures> {
     // This write is newer than a write-through still waiting, which goes on another connection:
     // that one must land first, not after it.
     if (this.writer.waitingValue(this.keyPrefix + entityId) !== null) await this.writer.flush();
     const updatedAt = Date.now();
     try {
-      await this.deps.redis.set(this.keyPrefix + entityId, encode(features, updatedAt), 'EX', this.deps.ttlSeconds);
+      await this.deps.redis.set(this.keyPrefix + entityId, encode(features, updatedAt, json), 'EX', this.deps.ttlSeconds);
     } catch (err) {
       this.deps.metrics.featureCacheResult('write_error');
       throw this.unavailable(err, 'write');

@@ -296,12 +296,13 @@ describe('GET /predictions', () => {
   });
 
   it("shows this replica's predictions not yet written, in order among the table's, with their outcomes, each once", async () => {
-    // Tab and backslash: the entity id travels through COPY's escaping and back.
-    const entityId = `pending\t\\entity-${Date.now()}`;
+    // A backslash in the entity id (control characters such as a tab are not allowed in one) and
+    // a tab and a backslash in a request id: both travel through COPY's escaping and back.
+    const entityId = `pending\\entity-${Date.now()}`;
     const ids = (res: { body: { items: { predictionId: string }[] } }) => res.body.items.map((i) => i.predictionId);
     const stored1 = await logged({ entityId, at: new Date(t0) });
     const stored2 = await logged({ entityId, at: new Date(t0 + 120_000) });
-    const pending1 = makeRecord({ entityId, at: new Date(t0 + 60_000), requestId: 'req\\1' });
+    const pending1 = makeRecord({ entityId, at: new Date(t0 + 60_000), requestId: 'req\t\\1' });
     const pending2 = makeRecord({ entityId, at: new Date(t0 + 180_000), variant: 'shadow', version: 7, score: Number.NaN, label: null, fallback: true });
     // In the table and still in memory (as while a batch commits): shown once.
     const both = makeRecord({ entityId, at: new Date(t0 + 90_000) });
@@ -331,7 +332,7 @@ describe('GET /predictions', () => {
       fallback: true,
       outcome: null,
     });
-    assert.equal(before.body.items[3].requestId, 'req\\1');
+    assert.equal(before.body.items[3].requestId, 'req\t\\1');
     assert.equal(before.body.items[3].outcome.label, 1);
     assert.deepEqual(ids(await get({ entityId, model: 'credit-default', limit: 2 })), [pending2.id, stored2.id]);
     assert.equal((await get({ entityId })).body.items.length, 6, 'without a model filter, the churn prediction too');

@@ -117,6 +117,7 @@ function setup(opts: { percent?: number; mode?: 'split' | 'shadow'; withChalleng
     logger: createLogger('test', 'silent'),
     maxBatchRows: 100,
     featureTtlSeconds: 60,
+    featureLimits: { maxBytes: 16_384, maxCount: 512 },
   });
   return { service, records, cache, champion, challenger, previous, served, metrics };
 }
@@ -252,6 +253,32 @@ describe('PredictService', () => {
     assert.match(err.message, /"nobody"/);
   });
 
+  it('writes nothing through for a request refused for its features, and writes an answered one', async () => {
+    const { service, cache } = setup();
+    cache.store.set('e', { features: { a: 0.4, b: 1 }, updatedAt: 1 });
+    await rejects(service.predict({ model: 'credit', entityId: 'e', features: { junk: 'x' } }, predictor, 'r', 0), 422, 'missing_features');
+    await rejects(service.predict({ model: 'credit', entityId: 'e', features: {} }, predictor, 'r', 0), 422, 'missing_features');
+    await rejects(service.predict({ model: 'credit', entityId: 'e', features: { a: 'high', b: 1 } }, predictor, 'r', 0), 422, 'invalid_features');
+    await rejects(service.predict({ model: 'credit', entityId: 'e', features: { a: 1e308, b: 1 } }, predictor, 'r', 0), 422, 'invalid_features');
+    assert.deepEqual(cache.writes, []);
+    assert.deepEqual(cache.store.get('e')!.features, { a: 0.4, b: 1 });
+    await service.predict({ model: 'credit', entityId: 'e', features: { a: 0.7, b: 2 } }, predictor, 'r', 0);
+    assert.deepEqual(cache.store.get('e')!.features, { a: 0.7, b: 2 });
+  });
+
+  it('refuses write-throughs over FEATURE_MAX_BYTES (413) or FEATURE_MAX_COUNT (400), and scores such features without an entityId', async () => {
+    const { service, cache } = setup();
+    const wide = Object.fromEntries(Array.from({ length: 513 }, (_, i) => [`f${i}`, i]));
+    const many = await rejects(service.predict({ model: 'credit', entityId: 'w', features: { a: 0.1, b: 0, ...wide } }, predictor, 'r', 0), 400, 'too_many_features');
+    assert.match(many.message, /features: 515 features, over FEATURE_MAX_COUNT \(512\)/);
+    const big = await rejects(service.predict({ model: 'credit', entityId: 'w', features: { a: 0.1, b: 0, note: 'x'.repeat(16_384) } }, predictor, 'r', 0), 413, 'features_too_large');
+    assert.match(big.message, /over FEATURE_MAX_BYTES \(16384\)/);
+    // Multi-byte characters count as the bytes Redis stores: 6,000 × 3 bytes.
+    await rejects(service.predict({ model: 'credit', entityId: 'w', features: { a: 0.1, b: 0, note: '€'.repeat(6_000) } }, predictor, 'r', 0), 413, 'features_too_large');
+    assert.deepEqual(cache.writes, []);
+    assert.equal((await service.predict({ model: 'credit', features: { a: 0.1, b: 0, ...wide } }, predictor, 'r', 0)).variant, 'champion');
+  });
+
   it('still answers requests that carry features while the cache is down, and 503s entity-only ones', async () => {
     const { service, cache } = setup();
     cache.down = true;
@@ -333,6 +360,25 @@ describe('PredictService', () => {
       assert.match(err.message, /rows\[1\]: missing features: b \| rows\[2\]: invalid features: a/);
       const miss = await rejects(service.predictBatch({ model: 'credit', rows: [{ entityId: 'n1' }, { entityId: 'n2' }] }, predictor, 'r', 0), 422, 'features_not_found');
       assert.match(miss.message, /rows\[0\] \(n1\), rows\[1\] \(n2\)/);
+    });
+
+    it('write nothing through when any row is refused, name the rows over the caps, and write an answered batch', async () => {
+      const { service, cache } = setup();
+      const rows: Array<{ entityId: string; features: FeatureMap & Record<string, number | string | null> }> = [
+        { entityId: 'r0', features: { a: 0.1, b: 0 } },
+        { entityId: 'r1', features: { junk: 'x' } },
+      ];
+      await rejects(service.predictBatch({ model: 'credit', rows }, predictor, 'rb', 0), 422, 'missing_features');
+      const wide = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`f${i}`, i]));
+      const capped = await rejects(
+        service.predictBatch({ model: 'credit', rows: [rows[0]!, { entityId: 'r2', features: { a: 0.1, b: 0, ...wide } }] }, predictor, 'rb', 0),
+        400,
+        'too_many_features',
+      );
+      assert.match(capped.message, /rows\[1\]\.features: 602 features, over FEATURE_MAX_COUNT \(512\)/);
+      assert.deepEqual(cache.writes, []);
+      await service.predictBatch({ model: 'credit', rows: [rows[0]!] }, predictor, 'rb', 0);
+      assert.deepEqual(cache.writes, ['r0']);
     });
 
     it('refuse more rows than MAX_BATCH_ROWS', async () => {

@@ -8,6 +8,7 @@ import type {
 } from '@contender/contracts';
 import { AppError, NotFoundError, ServiceUnavailableError, UnprocessableError, ValidationError, type Logger } from '@contender/platform';
 import { IntrospectionAuth, type Principal } from '../auth/introspection-auth.js';
+import { featureLimitBreach, featureLimitError, type FeatureLimitBreach, type FeatureLimits } from '../features/feature-checks.js';
 import { describeProblems, type FeatureMap, type FeatureProblem } from '../features/feature-encoder.js';
 import type { FeatureCache } from '../features/redis-feature-cache.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
@@ -36,6 +37,8 @@ export interface PredictServiceDeps {
   logger: Logger;
   maxBatchRows: number;
   featureTtlSeconds: number;
+  /** Caps on the features written through to the cache per entity (FEATURE_MAX_BYTES, FEATURE_MAX_COUNT). */
+  featureLimits: FeatureLimits;
   /** For the bucket of requests without an entityId. */
   random?: () => number;
 }
@@ -71,6 +74,11 @@ export class PredictService {
     let features = req.features;
     // The features as JSON, made once for both the cache and the prediction log.
     let featuresJson: string | undefined;
+    // Features sent with an entityId are written through to the cache, but only once they passed
+    // validation for the version that scores them: a request refused for its features must not
+    // replace (or wipe) the entity's. Written before scoring, in the same tick as the validation,
+    // so a PUT /features that arrives meanwhile still lands after it.
+    let writeThrough = false;
     if (features === undefined) {
       const cached = await this.deps.cache.read(entityId!);
       if (!cached) throw this.featuresNotFound([entityId!]);
@@ -78,7 +86,9 @@ export class PredictService {
       featuresJson = cached.json;
     } else if (entityId !== undefined) {
       featuresJson = JSON.stringify(features);
-      this.deps.cache.write(entityId, features, featuresJson);
+      const breach = featureLimitBreach(features, featuresJson, this.deps.featureLimits);
+      if (breach) throw featureLimitError([breach], false);
+      writeThrough = true;
     }
     // Read the deployment after the last await: a swap may have happened meanwhile, and the
     // version must be handed the request (which counts it as in flight) in the same tick in which
@@ -94,6 +104,7 @@ export class PredictService {
       metrics.outcome.rejected.inc();
       throw featureError(version, encoded.problems, false);
     }
+    if (writeThrough) this.deps.cache.write(entityId!, features, featuresJson);
     let answer: Answer;
     try {
       const t0 = performance.now();
@@ -146,12 +157,20 @@ export class PredictService {
 
     const features: Array<Record<string, number | string | null> | undefined> = req.rows.map((r) => r.features);
     const lookups: number[] = [];
-    const writes: Array<{ entityId: string; features: FeatureMap }> = [];
+    // Written through once every row passed validation (a refused batch writes nothing), within the caps.
+    const writes: Array<{ entityId: string; features: FeatureMap; json: string }> = [];
+    const breaches: Array<FeatureLimitBreach & { row: number }> = [];
     for (let i = 0; i < n; i++) {
       const row = req.rows[i]!;
       if (row.features === undefined) lookups.push(i);
-      else if (row.entityId !== undefined) writes.push({ entityId: row.entityId, features: row.features });
+      else if (row.entityId !== undefined) {
+        const json = JSON.stringify(row.features);
+        const breach = featureLimitBreach(row.features, json, this.deps.featureLimits);
+        if (breach) breaches.push({ ...breach, row: i });
+        else writes.push({ entityId: row.entityId, features: row.features, json });
+      }
     }
+    if (breaches.length) throw featureLimitError(breaches, true);
     if (lookups.length) {
       const cached = await this.deps.cache.readMany(lookups.map((i) => req.rows[i]!.entityId!));
       const notFound: number[] = [];
@@ -161,7 +180,6 @@ export class PredictService {
       });
       if (notFound.length) throw this.featuresNotFound(notFound.map((i) => req.rows[i]!.entityId!), notFound);
     }
-    this.deps.cache.writeMany(writes);
 
     const served = this.deps.models.get(req.model);
     if (!served) throw this.modelMissing(req.model);
@@ -193,6 +211,7 @@ export class PredictService {
       for (const arm of ['champion', 'challenger'] as const) if (groups[arm].length) allMetrics[arm].outcome.rejected.inc(groups[arm].length);
       throw featureError(null, problems, true);
     }
+    this.deps.cache.writeMany(writes);
 
     const predictions = new Array<BatchPrediction>(n);
     await Promise.all(

@@ -250,8 +250,10 @@ describe('POST /predict and the feature cache against a real registry', () => {
     it('answers 401 without a key or with an unknown key, 403 for a reader', async () => {
       const none = await request(serving.app).post('/predict').send({ model: 'credit', features: full() }).expect(401);
       assert.equal(none.body.error.code, 'unauthorized');
-      const unknown = await predict({ model: 'credit', features: full() }, 'ctk_not_a_key').expect(401);
+      const unknown = await predict({ model: 'credit', features: full() }, 'ctk_not_a_key_of_this_registry').expect(401);
       assert.match(unknown.body.error.message, /unknown, revoked or inactive/);
+      const malformed = await predict({ model: 'credit', features: full() }, 'ctk_not_a_key').expect(401);
+      assert.match(malformed.body.error.message, /malformed API key: platform keys are "ctk_" followed by 12–256/);
       const weak = await predict({ model: 'credit', features: full() }, reader).expect(403);
       assert.match(weak.body.error.message, /needs role predictor or above; key ".*" has role reader/);
     });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PredictRequest } from '@contender/contracts';
-import { ValidationError } from '@contender/platform';
+import { UnprocessableError, ValidationError } from '@contender/platform';
 import { isPredictRequest, validatePredictRequest } from './validate-predict-request.js';
 
 /** Small random JSON values around the shape of a predict request, for comparing with the schema. */
@@ -11,7 +11,7 @@ function randomBody(random: () => number): unknown {
   const value = (): unknown => (random() < 0.85 ? pick([1, -2.5, 0, '', 'a', null]) : pick(['x'.repeat(4097), true, [], {}]));
   const body: Record<string, unknown> = {};
   if (random() < 0.95) body.model = random() < 0.85 ? 'credit' : pick(['', 'm'.repeat(64), 7, null]);
-  if (random() < 0.5) body.entityId = random() < 0.85 ? 'c-1' : pick(['', 'e'.repeat(257), 3, null]);
+  if (random() < 0.5) body.entityId = random() < 0.85 ? 'c-1' : pick(['', 'e'.repeat(257), 3, null, 'a\u0000b', 'tab\t', 'del\u007f', '\u0080ok']);
   if (random() < 0.7) {
     const features: Record<string, unknown> = {};
     const n = Math.floor(random() * 4);
@@ -56,5 +56,26 @@ describe('validatePredictRequest', () => {
     );
     assert.throws(() => validatePredictRequest({ model: 'credit' }), /features: features are required when there is no entityId/);
     assert.throws(() => validatePredictRequest(undefined), /\(body\)/);
+  });
+
+  it('answers 422 invalid_features naming each feature JSON.parse made infinite, and 400 when the body has other problems too', () => {
+    const body = JSON.parse('{"model":"credit","features":{"a":1e400,"b":-1e400,"c":1}}') as unknown;
+    assert.equal(isPredictRequest(body), false);
+    assert.throws(
+      () => validatePredictRequest(body),
+      (err: unknown) => {
+        assert.ok(err instanceof UnprocessableError);
+        assert.equal(err.code, 'invalid_features');
+        assert.match(err.message, /invalid features: a \(not a finite number.*\), b \(not a finite number/);
+        assert.deepEqual((err.details as { invalid: Array<{ feature: string }> }).invalid.map((i) => i.feature), ['a', 'b']);
+        return true;
+      },
+    );
+    const mixed = JSON.parse('{"model":"","features":{"a":1e400}}') as unknown;
+    assert.throws(() => validatePredictRequest(mixed), (err: unknown) => err instanceof ValidationError && /model:/.test(err.message) && /features\.a:/.test(err.message));
+  });
+
+  it('refuses an entityId with a control character, naming the field', () => {
+    assert.throws(() => validatePredictRequest({ model: 'credit', entityId: 'a\u0000b', features: {} }), /entityId: must not contain control characters/);
   });
 });

@@ -1,0 +1,98 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import request from 'supertest';
+import { API_KEY_REVOCATIONS_CHANNEL } from '@contender/contracts';
+import { createRedis, type Redis } from '@contender/platform';
+import { createTestDatabase, type TestDatabase } from '@contender/platform/testing';
+import { startTestRegistry, type TestRegistry } from '@contender/registry/testing';
+import { startTestServing, type TestServing } from '../testing.js';
+import { RegistryAdmin, TREECL2, TREECL2_FEATURES, fixture } from '../test/registry-fixtures.js';
+
+const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
+const features = Object.fromEntries(TREECL2_FEATURES.map((n, i) => [n, i / 20]));
+const sha256 = (key: string) => createHash('sha256').update(key, 'utf8').digest('hex');
+
+/**
+ * A revoked key stops working in serving as soon as the registry's message arrives on
+ * `contender:api-key-revocations`, not AUTH_CACHE_TTL_MS later. The message is published here,
+ * exactly as the registry is to publish it: `{"keyId": <id>, "keyHash": "<sha256 hex of the key>"}`.
+ */
+describe('key revocations published on Redis reach serving at once', () => {
+  let db: TestDatabase;
+  let reg: TestRegistry;
+  let admin: RegistryAdmin;
+  let serving: TestServing;
+  let publisher: Redis;
+
+  before(async () => {
+    db = await createTestDatabase('serving_revocation');
+    reg = await startTestRegistry();
+    admin = new RegistryAdmin(reg.url, reg.adminKey);
+    await admin.createModel('credit');
+    await admin.setAlias('credit', 'champion', await admin.registerVersion('credit', fixture(TREECL2), { featureNames: TREECL2_FEATURES }));
+    // A TTL far longer than the test: only the message can make serving forget a key in time.
+    serving = await startTestServing({
+      registryUrl: reg.url,
+      apiKey: await reg.createKey('predictor'),
+      databaseUrl: db.url,
+      env: { AUTH_CACHE_TTL_MS: '600000' },
+    });
+    publisher = createRedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  });
+  after(async () => {
+    publisher?.disconnect();
+    await serving?.close();
+    await reg?.close();
+    await db?.drop();
+  });
+
+  /** Publishes like the registry and resolves once serving's subscriber has handled the message. */
+  async function publishRevocation(message: string): Promise<void> {
+    const sub = serving.container.subscriber;
+    const handled = new Promise<void>((resolve) => {
+      // Listeners run in the order they were added: serving's own ran before this one.
+      const onMessage = (channel: string, text: string) => {
+        if (channel === API_KEY_REVOCATIONS_CHANNEL && text === message) {
+          sub.off('message', onMessage);
+          resolve();
+        }
+      };
+      sub.on('message', onMessage);
+    });
+    const receivers = await publisher.publish(API_KEY_REVOCATIONS_CHANNEL, message);
+    assert.ok(receivers >= 1, 'serving is subscribed to the revocation channel');
+    await handled;
+  }
+
+  it('refuses a revoked key with 401 on the next request after the message, long before the TTL, and keeps other keys', async () => {
+    const doomed = await reg.container.keys.create({ name: 'doomed-app', role: 'predictor' }, 'test');
+    const other = await reg.createKey('predictor');
+    const predict = (key: string) => request(serving.app).post('/predict').set(bearer(key)).send({ model: 'credit', features });
+    await predict(doomed.key).expect(200);
+    await predict(other).expect(200);
+
+    await admin.call('DELETE', `/api-keys/${doomed.id}`);
+    // Revoked in the registry, but serving trusts its cached answer for AUTH_CACHE_TTL_MS (10 min here).
+    await predict(doomed.key).expect(200);
+
+    // Messages that are not a revocation of this key change nothing.
+    await publishRevocation('not json');
+    await publishRevocation(JSON.stringify({ keyId: 1, keyHash: 'ABC' }));
+    await publishRevocation(JSON.stringify({ keyId: doomed.id + 1000, keyHash: sha256('ctk_someone_elses_key') }));
+    await predict(doomed.key).expect(200);
+
+    await publishRevocation(JSON.stringify({ keyId: doomed.id, keyHash: sha256(doomed.key) }));
+    const refused = await predict(doomed.key).expect(401);
+    assert.equal(refused.body.error.code, 'unauthorized');
+    assert.match(refused.body.error.message, /unknown, revoked or inactive API key/);
+    // The express routes share the cache.
+    await request(serving.app).get('/features/anyone').set(bearer(doomed.key)).expect(401);
+    await predict(other).expect(200);
+  });
+
+  it('refuses a key that is not of the platform\'s format with 401, naming the format', async () => {
+    const res = await request(serving.app).post('/predict').set(bearer('guess-0000000000000000')).send({ model: 'credit', features }).expect(401);
+    assert.match(res.body.error.message, /malformed API key: platform keys are "ctk_"/);
+  });
+});
