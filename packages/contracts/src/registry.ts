@@ -171,15 +171,6 @@ export const ListEventsQuery = z.object({
 });
 export const EventList = z.object({ items: z.array(AuditEvent), nextCursor: z.number().int().nullable() });
 
-/**
- * After a key's revocation commits, `{ keyId, keyHash }` is published on this channel so serving
- * can drop the key from its cache at once (its cache TTL remains the fallback). `keyHash` is the
- * sha256 hex of the key, as `registry.api_key.key_hash` stores it.
- */
-export const API_KEY_REVOCATIONS_CHANNEL = 'contender:api-key-revocations';
-export const ApiKeyRevocationMessage = z.object({ keyId: z.number().int(), keyHash: z.string().regex(/^[a-f0-9]{64}$/) });
-export type ApiKeyRevocationMessage = z.infer<typeof ApiKeyRevocationMessage>;
-
 /** The message on `contender:registry-events` after each committed change. */
 export const RegistryEventMessage = z.object({ model: z.string().nullable(), action: AuditAction, eventId: z.number().int() });
 export type RegistryEventMessage = z.infer<typeof RegistryEventMessage>;

@@ -1,3 +1,4 @@
+import { API_KEY_FORMAT } from '@contender/contracts';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -25,7 +26,8 @@ export const registryConfigSchema = baseConfigSchema.extend({
   /** How often unreferenced version artifacts are looked for and removed; 0 turns the sweep off. */
   ARTIFACT_SWEEP_INTERVAL_MS: envInt(3_600_000, { min: 0 }),
   /** Creates (idempotently) an admin key with this value at start. No default: it is a secret. */
-  BOOTSTRAP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  // The platform's key format: serving refuses any other key without asking the registry.
+  BOOTSTRAP_ADMIN_KEY: z.string().regex(API_KEY_FORMAT, 'must be ctk_ and then 12–256 letters, digits, _ or - (e.g. ctk_$(openssl rand -hex 32))').optional(),
 });
 
 export type RegistryConfig = z.output<typeof registryConfigSchema>;
