@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { baseConfigSchema, envInt } from '@contender/platform';
 
@@ -19,6 +20,11 @@ export const registryConfigSchema = baseConfigSchema.extend({
   ARTIFACT_SWEEP_INTERVAL_MS: envInt(3_600_000, { min: 0 }),
   /** Creates (idempotently) an admin key with this value at start. No default: it is a secret. */
   BOOTSTRAP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The web console's built files, served at `/` (default: this checkout's packages/console/dist). */
+  CONSOLE_DIR: z.string().default(fileURLToPath(new URL('../../../packages/console/dist', import.meta.url))),
+  /** The scheduler, as the registry reaches it: the console's scheduler pages pass through the registry to it. */
+  SCHEDULER_URL: z.string().url().default('http://127.0.0.1:8082'),
+  SCHEDULER_TIMEOUT_MS: envInt(10_000, { min: 100 }),
 });
 
 export type RegistryConfig = z.output<typeof registryConfigSchema>;
