@@ -45,7 +45,7 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(key: string | null, method: string, url: string, body?: unknown): Promise<T> {
+async function callApi<T>(key: string | null, method: string, url: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (key) headers.authorization = `Bearer ${key}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -75,7 +75,7 @@ const S = '/console/scheduler/api/v1';
 const seg = encodeURIComponent;
 
 export async function introspect(key: string): Promise<IntrospectResponse> {
-  return call<IntrospectResponse>(null, 'POST', `${R}/auth/introspect`, { key });
+  return callApi<IntrospectResponse>(null, 'POST', `${R}/auth/introspect`, { key });
 }
 
 export function registry(key: string) {
@@ -84,18 +84,18 @@ export function registry(key: string) {
       const out: Model[] = [];
       let after: string | null = null;
       for (;;) {
-        const page: { items: Model[]; nextCursor: string | null } = await call(key, 'GET', `${R}/models?limit=200${after ? `&after=${seg(after)}` : ''}`);
+        const page: { items: Model[]; nextCursor: string | null } = await callApi(key, 'GET', `${R}/models?limit=200${after ? `&after=${seg(after)}` : ''}`);
         out.push(...page.items);
         if (!page.nextCursor || page.items.length === 0) return out;
         after = page.nextCursor;
       }
     },
-    model: (name: string) => call<Model>(key, 'GET', `${R}/models/${seg(name)}`),
+    model: (name: string) => callApi<Model>(key, 'GET', `${R}/models/${seg(name)}`),
     async versions(name: string): Promise<ModelVersion[]> {
       const out: ModelVersion[] = [];
       let before: number | null = null;
       for (;;) {
-        const page: { items: ModelVersion[]; nextCursor: number | null } = await call(key, 'GET', `${R}/models/${seg(name)}/versions?limit=200${before ? `&before=${before}` : ''}`);
+        const page: { items: ModelVersion[]; nextCursor: number | null } = await callApi(key, 'GET', `${R}/models/${seg(name)}/versions?limit=200${before ? `&before=${before}` : ''}`);
         out.push(...page.items);
         if (page.nextCursor === null || page.items.length === 0) return out;
         before = page.nextCursor;
@@ -105,20 +105,20 @@ export function registry(key: string) {
       const out: AuditEvent[] = [];
       let after = 0;
       for (;;) {
-        const page: { items: AuditEvent[]; nextCursor: number | null } = await call(key, 'GET', `${R}/models/${seg(name)}/events?limit=200&after=${after}`);
+        const page: { items: AuditEvent[]; nextCursor: number | null } = await callApi(key, 'GET', `${R}/models/${seg(name)}/events?limit=200&after=${after}`);
         out.push(...page.items);
         if (page.nextCursor === null || page.items.length === 0) return out;
         after = page.nextCursor;
       }
     },
     setAlias: (name: string, alias: string, version: number, reason: string) =>
-      call<Model>(key, 'PUT', `${R}/models/${seg(name)}/aliases/${seg(alias)}`, { version, reason }),
+      callApi<Model>(key, 'PUT', `${R}/models/${seg(name)}/aliases/${seg(alias)}`, { version, reason }),
     deleteAlias: (name: string, alias: string, reason: string) =>
-      call<Model>(key, 'DELETE', `${R}/models/${seg(name)}/aliases/${seg(alias)}?reason=${seg(reason)}`),
+      callApi<Model>(key, 'DELETE', `${R}/models/${seg(name)}/aliases/${seg(alias)}?reason=${seg(reason)}`),
     setTraffic: (name: string, challengerPercent: number, mode: 'split' | 'shadow', reason: string) =>
-      call<Model>(key, 'PUT', `${R}/models/${seg(name)}/traffic`, { challengerPercent, mode, reason }),
-    promote: (name: string, reason: string, force: boolean) => call<Model>(key, 'POST', `${R}/models/${seg(name)}/promote`, { reason, force }),
-    rollback: (name: string, reason: string) => call<Model>(key, 'POST', `${R}/models/${seg(name)}/rollback`, { reason }),
+      callApi<Model>(key, 'PUT', `${R}/models/${seg(name)}/traffic`, { challengerPercent, mode, reason }),
+    promote: (name: string, reason: string, force: boolean) => callApi<Model>(key, 'POST', `${R}/models/${seg(name)}/promote`, { reason, force }),
+    rollback: (name: string, reason: string) => callApi<Model>(key, 'POST', `${R}/models/${seg(name)}/rollback`, { reason }),
   };
 }
 export type RegistryApi = ReturnType<typeof registry>;
@@ -128,7 +128,7 @@ export interface SchedulerStatus {
   url: string;
 }
 /** Asked before any scheduler call, so an absent scheduler is a state of the page, not a stream of failed requests. */
-export const schedulerStatus = (key: string) => call<SchedulerStatus>(key, 'GET', '/console/scheduler-status');
+export const schedulerStatus = (key: string) => callApi<SchedulerStatus>(key, 'GET', '/console/scheduler-status');
 
 /** A report endpoint answers one report, a list, or `{ items }`; each item may wrap the report. */
 function reports<T>(raw: unknown): Report<T>[] {
@@ -144,7 +144,19 @@ function reports<T>(raw: unknown): Report<T>[] {
   return out.every((r) => r.at) ? out.sort((a, b) => Date.parse(a.at!) - Date.parse(b.at!)) : out;
 }
 
-export function scheduler(key: string) {
+/**
+ * `onUnreachable` is told when the pass-through answers that the scheduler did not answer (502,
+ * 504) so that the page shows the "not reachable" state instead of one error per panel.
+ */
+export function scheduler(key: string, onUnreachable: () => void = () => {}) {
+  const call = async <T>(k: string, method: string, url: string, body?: unknown): Promise<T> => {
+    try {
+      return await callApi<T>(k, method, url, body);
+    } catch (err) {
+      if (err instanceof ApiError && (err.code === 'scheduler_unreachable' || err.code === 'scheduler_timeout' || err.status === 0)) onUnreachable();
+      throw err;
+    }
+  };
   return {
     runs: (q: { model?: string; dag?: string; status?: string; limit?: number }) => {
       const qs = new URLSearchParams();

@@ -107,16 +107,17 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
       live = false;
     };
   }, [check, session.key]);
-  const ctx = useMemo<Ctx>(
+  // The clients change only with the key, so a scheduler status change does not reload every page.
+  const apis = useMemo(
     () => ({
-      session,
-      writer: canWrite(session.role),
       registry: registry(session.key),
-      scheduler: scheduler(session.key),
-      schedulerStatus: status,
-      recheckScheduler: () => setCheck((c) => c + 1),
+      scheduler: scheduler(session.key, () => setStatus((s) => (s && s.reachable ? { ...s, reachable: false } : s))),
     }),
-    [session, status],
+    [session.key],
+  );
+  const ctx = useMemo<Ctx>(
+    () => ({ session, writer: canWrite(session.role), ...apis, schedulerStatus: status, recheckScheduler: () => setCheck((c) => c + 1) }),
+    [session, apis, status],
   );
   let page: React.ReactNode;
   if (route[0] === 'models' && route[1]) page = <ModelPage key={route[1]} name={route[1]} />;

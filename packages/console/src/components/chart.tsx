@@ -7,6 +7,8 @@ export interface LineSeries {
   label: string;
   values: (number | null)[];
   dash?: boolean;
+  /** drawn against a second y axis on the right, labelled with this */
+  right?: string;
 }
 
 /** Lines over time: `x` in seconds since the epoch. */
@@ -15,12 +17,18 @@ export function TimeChart({ x, series, height = 220, yLabel, testId }: { x: numb
   useEffect(() => {
     const host = el.current;
     if (!host) return;
+    const right = series.find((s) => s.right)?.right;
     const opts: uPlot.Options = {
       width: Math.max(320, host.clientWidth || 640),
       height,
+      // Times in UTC, like every other time on the page.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       scales: { x: { time: true } },
-      axes: [{}, { label: yLabel ?? '', size: 60 }],
-      series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, dash: s.dash ? [6, 4] : undefined, points: { show: true, size: 5 }, spanGaps: true }))],
+      axes: [{}, { label: yLabel ?? '', size: 60 }, ...(right ? [{ scale: 'right', side: 1, label: right, size: 60, grid: { show: false } }] : [])],
+      series: [
+        {},
+        ...series.map((s, i) => ({ label: s.label, scale: s.right ? 'right' : 'y', stroke: COLORS[i % COLORS.length], width: 2, dash: s.dash ? [6, 4] : undefined, points: { show: true, size: 5 }, spanGaps: true })),
+      ],
     };
     const plot = new uPlot(opts, [x, ...series.map((s) => s.values)] as uPlot.AlignedData, host);
     const resize = () => plot.setSize({ width: Math.max(320, host.clientWidth), height });

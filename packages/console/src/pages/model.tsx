@@ -440,7 +440,9 @@ function Experiment({ model }: { model: string }) {
       series: [
         { label: 'champion AUC', values: list.map((x) => x.report.arms?.champion?.auc ?? null) },
         { label: 'challenger AUC', values: list.map((x) => x.report.arms?.challenger?.auc ?? null) },
-        { label: 'Δ lower (always-valid)', values: list.map((x) => x.report.comparison?.alwaysValid.interval[0] ?? null), dash: true },
+        { label: 'Δ AUC', values: list.map((x) => x.report.comparison?.difference ?? null), right: 'Δ AUC' },
+        { label: 'Δ always-valid lower', values: list.map((x) => x.report.comparison?.alwaysValid.interval[0] ?? null), dash: true, right: 'Δ AUC' },
+        { label: 'Δ always-valid upper', values: list.map((x) => x.report.comparison?.alwaysValid.interval[1] ?? null), dash: true, right: 'Δ AUC' },
       ],
     };
   }, [r.data]);
@@ -530,7 +532,7 @@ function Experiment({ model }: { model: string }) {
           </div>
         ))}
       </div>
-      <h3>AUC over time</h3>
+      <h3>AUC over time, and the difference with its always-valid interval</h3>
       <TimeChart x={chart.x} series={chart.series} yLabel="AUC" testId="experiment-chart" />
       <h3>Verdict history</h3>
       <table className="grid">
