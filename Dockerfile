@@ -25,6 +25,7 @@ COPY packages/contracts/package.json packages/contracts/
 COPY packages/platform/package.json packages/platform/
 COPY packages/ml/package.json packages/ml/
 COPY packages/sdk/package.json packages/sdk/
+COPY packages/console/package.json packages/console/
 COPY services/registry/package.json services/registry/
 COPY services/serving/package.json services/serving/
 COPY services/scheduler/package.json services/scheduler/
