@@ -1,12 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import express from 'express';
 import request from 'supertest';
+import { errorHandler } from '@contender/platform';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { AuditEvent } from '@contender/contracts';
 import { startTestRegistry, type TestRegistry } from '../testing.js';
-import { CONSOLE_CSP } from '../features/console/console-routes.js';
+import { CONSOLE_CSP, consoleRoutes } from '../features/console/console-routes.js';
 import { TREECL2, TREECL2_FEATURES, auth, createModel, fixture, uploadVersion } from './fixtures.js';
 import { startSchedulerStub } from './scheduler-stub.js';
 
@@ -87,6 +91,29 @@ describe('the web console in a real browser', () => {
     assert.equal(js.status, 200);
     assert.match(js.headers.get('cache-control') ?? '', /max-age=31536000.*immutable/);
     await js.arrayBuffer();
+  });
+
+  it('passes scheduler calls through with the caller key, status and body; asks for a key before saying whether the scheduler is up', async () => {
+    await request(reg.app).get('/console/scheduler-status').expect(401);
+    const status = await request(reg.app).get('/console/scheduler-status').set(auth(reader)).expect(200);
+    assert.deepEqual(status.body, { reachable: true, url: stub.url });
+    const before = stub.calls.length;
+    const started = await request(reg.app).post('/console/scheduler/api/v1/dags/retrain/runs?x=1').set(auth(scientist)).send({ model: MODEL, params: { trees: 5 } }).expect(202);
+    assert.deepEqual(started.body, { runId: '8' });
+    assert.deepEqual(stub.calls.slice(before), [{ method: 'POST', path: '/api/v1/dags/retrain/runs?x=1', authorization: `Bearer ${scientist}`, body: { model: MODEL, params: { trees: 5 } } }]);
+    const refused = await request(reg.app).get('/console/scheduler/api/v1/runs/7').expect(401);
+    assert.equal(refused.body.error.code, 'unauthorized', "the scheduler's own refusal comes back as it was");
+    await request(reg.app).get('/console/scheduler/healthz').set(auth(reader)).expect(404);
+    stub.calls.splice(before);
+  });
+
+  it('answers 404 console_not_built when the console has not been built', async () => {
+    const app = express();
+    app.use(consoleRoutes({ dir: path.join(os.tmpdir(), 'contender-no-console'), schedulerUrl: stub.url, schedulerTimeoutMs: 1000, keys: reg.container.keys, logger: reg.container.logger }));
+    app.use(errorHandler(reg.container.logger));
+    const res = await request(app).get('/').expect(404);
+    assert.equal(res.body.error.code, 'console_not_built');
+    assert.match(res.body.error.message, /npm run build/);
   });
 
   it('refuses an inactive key at sign-in and keeps the key out of the URL', async () => {
