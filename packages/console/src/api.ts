@@ -148,6 +148,16 @@ function reports<T>(raw: unknown): Report<T>[] {
  * `onUnreachable` is told when the pass-through answers that the scheduler did not answer (502,
  * 504) so that the page shows the "not reachable" state instead of one error per panel.
  */
+/** A 404 for a model's reports (not for a missing route) means no report has been made yet. */
+async function noneYet(p: Promise<unknown>): Promise<unknown> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && err.code !== 'route_not_found') return null;
+    throw err;
+  }
+}
+
 export function scheduler(key: string, onUnreachable: () => void = () => {}) {
   const call = async <T>(k: string, method: string, url: string, body?: unknown): Promise<T> => {
     try {
@@ -169,8 +179,8 @@ export function scheduler(key: string, onUnreachable: () => void = () => {}) {
       call<{ runId: string }>(key, 'POST', `${S}/dags/${seg(dag)}/runs`, params ? { model, params } : { model }),
     dags: () => call<{ items: DagInfo[] }>(key, 'GET', `${S}/dags`),
     schedules: (model: string) => call<{ items: Schedule[] }>(key, 'GET', `${S}/schedules?model=${seg(model)}`),
-    evaluation: async (model: string, history: number) => reports<EvaluationReport>(await call(key, 'GET', `${S}/models/${seg(model)}/evaluation?history=${history}`)),
-    drift: async (model: string, history: number) => reports<DriftReport>(await call(key, 'GET', `${S}/models/${seg(model)}/drift?history=${history}`)),
+    evaluation: async (model: string, history: number) => reports<EvaluationReport>(await noneYet(call(key, 'GET', `${S}/models/${seg(model)}/evaluation?history=${history}`))),
+    drift: async (model: string, history: number) => reports<DriftReport>(await noneYet(call(key, 'GET', `${S}/models/${seg(model)}/drift?history=${history}`))),
   };
 }
 export type SchedulerApi = ReturnType<typeof scheduler>;

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +105,19 @@ describe('the web console in a real browser', () => {
     const refused = await request(reg.app).get('/console/scheduler/api/v1/runs/7').expect(401);
     assert.equal(refused.body.error.code, 'unauthorized', "the scheduler's own refusal comes back as it was");
     await request(reg.app).get('/console/scheduler/healthz').set(auth(reader)).expect(404);
+    // Sent as written (node:http does not resolve dot segments): the registry must not pass it on.
+    const escape = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const u = new URL(reg.url);
+      const r = http.get({ host: u.hostname, port: u.port, path: '/console/scheduler/api/v1/%2e%2e/%2e%2e/metrics', headers: auth(reader) }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      r.on('error', reject);
+    });
+    assert.equal(escape.status, 404);
+    assert.equal(JSON.parse(escape.body).error.code, 'route_not_found');
+    assert.ok(!stub.calls.some((c) => c.path.includes('metrics')), 'the scheduler never saw it');
     stub.calls.splice(before);
   });
 

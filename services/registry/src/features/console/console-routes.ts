@@ -95,7 +95,12 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     }
     const hasBody = req.method === 'POST' || req.method === 'PUT';
     if (hasBody) headers['content-type'] = 'application/json';
-    const target = `${base}${req.originalUrl.slice(req.baseUrl.length)}`;
+    const target = new URL(`${base}${req.originalUrl.slice(req.baseUrl.length)}`);
+    // The URL parser resolves "..": what is passed on must still be under the scheduler's API.
+    if (!target.pathname.startsWith(`${new URL(base).pathname.replace(/\/+$/, '')}/api/v1/`)) {
+      next(new AppError(404, 'route_not_found', `no route for ${req.method} ${req.path}`));
+      return;
+    }
     let answer: Response;
     try {
       answer = await fetch(target, {
