@@ -28,6 +28,7 @@ COPY packages/ml/package.json packages/ml/
 COPY packages/sdk/package.json packages/sdk/
 COPY packages/pipeline/package.json packages/pipeline/
 COPY dags/package.json dags/
+COPY packages/console/package.json packages/console/
 COPY services/registry/package.json services/registry/
 COPY services/serving/package.json services/serving/
 COPY services/scheduler/package.json services/scheduler/

@@ -40,6 +40,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Debian's chromium for the console's browser test (idempotent; a no-op once installed).
+bash infra/test/install-chromium.sh
+
 npm run --silent build
 
 # Compiled tests of the workspaces, and the plain-JS tests of infra/ (the launcher from a fresh clone).

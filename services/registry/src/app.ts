@@ -4,6 +4,7 @@ import type { RegistryContainer } from './container.js';
 import { apiKeyRoutes } from './features/api-keys/api-key-routes.js';
 import { datasetRoutes } from './features/datasets/dataset-routes.js';
 import { authenticateBeforeBody } from './features/api-keys/auth.js';
+import { consoleRoutes } from './features/console/console-routes.js';
 import { deploymentRoutes } from './features/deployments/deployment-routes.js';
 import { modelRoutes } from './features/models/model-routes.js';
 import { registryOpenApi } from './openapi.js';
@@ -29,5 +30,7 @@ export function createApp(c: RegistryContainer): Express {
   api.use(apiKeyRoutes(c.keys));
   api.use(deploymentRoutes({ deployments: c.deployments, keys: c.keys }));
   app.use('/api/v1', api);
+  const cfg = c.config;
+  app.use(consoleRoutes({ dir: cfg.CONSOLE_DIR, schedulerUrl: cfg.SCHEDULER_URL, schedulerTimeoutMs: cfg.SCHEDULER_TIMEOUT_MS, keys: c.keys, logger: c.logger }));
   return finishHttpApp(app, c.logger);
 }

@@ -1,6 +1,7 @@
 import { API_KEY_FORMAT } from '@contender/contracts';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { baseConfigSchema, envInt } from '@contender/platform';
 
@@ -28,6 +29,11 @@ export const registryConfigSchema = baseConfigSchema.extend({
   /** Creates (idempotently) an admin key with this value at start. No default: it is a secret. */
   // The platform's key format: serving refuses any other key without asking the registry.
   BOOTSTRAP_ADMIN_KEY: z.string().regex(API_KEY_FORMAT, 'must be ctk_ and then 12–256 letters, digits, _ or - (e.g. ctk_$(openssl rand -hex 32))').optional(),
+  /** The web console's built files, served at `/` (default: this checkout's packages/console/dist). */
+  CONSOLE_DIR: z.string().default(fileURLToPath(new URL('../../../packages/console/dist', import.meta.url))),
+  /** The scheduler, as the registry reaches it: the console's scheduler pages pass through the registry to it. */
+  SCHEDULER_URL: z.string().url().default('http://127.0.0.1:8082'),
+  SCHEDULER_TIMEOUT_MS: envInt(10_000, { min: 100 }),
 });
 
 export type RegistryConfig = z.output<typeof registryConfigSchema>;
