@@ -95,8 +95,6 @@ export function binPlan(profile: ReferenceProfile): FeatureBinPlan[] {
 export interface NumericBinCounts {
   readonly bins: ArrayLike<number>;
   readonly missing: number;
-  /** Mean of the non-missing values (null when none). */
-  readonly mean: number | null;
 }
 
 /** Counts of one categorical feature: `bins` per the plan's values, then "other"; plus missing values. */
@@ -112,7 +110,6 @@ export interface BinnedNumericDrift {
   /** KS over the ECDF knots (a lower bound of the raw-sample KS); the p-value only for ≤ P_VALUE_MAX_ROWS rows. */
   readonly ks: { readonly statistic: number; readonly pValue: number | null };
   readonly missingRate: { readonly reference: number; readonly current: number };
-  readonly mean: { readonly reference: number | null; readonly current: number | null };
   /** Reference vs current share per PSI bin (missing last), for the report. */
   readonly bins: { readonly edges: readonly number[]; readonly reference: readonly number[]; readonly current: readonly number[] };
 }
@@ -168,7 +165,6 @@ export function numericDriftFromBins(profile: NumericFeatureProfile, plan: Numer
     psi: round(psi),
     ks: { statistic: round(statistic), pValue: pValue === null ? null : round(pValue, 8) },
     missingRate: { reference: profile.missingRate, current: round(counts.missing / total) },
-    mean: { reference: profile.mean, current: counts.mean === null ? null : round(counts.mean) },
     bins: { edges: profile.edges, reference: reference.map((r) => round(r)), current: current.map((c) => round(c / total)) },
   };
 }
