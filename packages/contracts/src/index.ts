@@ -4,3 +4,4 @@ export * from './openapi.js';
 export * from './assignment.js';
 export * from './serving.js';
 export * from './serving-log.js';
+export * from './scheduler.js';
