@@ -84,6 +84,7 @@ async function retrainOnDrift(ctx: Ctx): Promise<RetrainDecision | null> {
   if (!ctx.scheduler) return { triggered: false, reason: 'this runner offers no schedule lookup, so no retrain was triggered' };
   const schedule = await ctx.scheduler.schedule('retrain', ctx.model);
   if (!schedule) return { triggered: false, reason: `"${ctx.model}" has no retrain schedule` };
+  if (!schedule.enabled) return { triggered: false, reason: `the retrain schedule of "${ctx.model}" is disabled` };
   const since = new Date(ctx.scheduledFor.getTime() - p.cooldownHours * 3_600_000);
   const recent = await ctx.scheduler.runs({ dag: 'retrain', model: ctx.model, trigger: 'drift', since, limit: 1 });
   const last = recent[0];
