@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ChallengerPercent, TrafficMode, type VersionMetadata } from '@contender/contracts';
+import { ChallengerPercent, DatasetRefString, parseDatasetRef, TrafficMode, type VersionMetadata } from '@contender/contracts';
 import {
   alignFeatures,
   buildReferenceProfile,
@@ -13,7 +13,6 @@ import {
   type BinaryClassificationReport,
 } from '@contender/ml';
 import { defineDag, UnrecoverableStepError, type StepContext } from '@contender/pipeline';
-import { parseDatasetRef } from '@contender/sdk';
 import { datasetNotFound } from './lib/dataset-file.js';
 import { feedbackWindow } from './lib/feedback.js';
 import { count, fixed3, signed3 } from './lib/format.js';
@@ -25,20 +24,9 @@ import { materializeTrainingData, splitDataset, SPLIT, type TrainingSource } fro
 const g = DEFAULT_GBDT_PARAMS;
 const l = DEFAULT_LOGREG_PARAMS;
 
-const DatasetParam = z
-  .string()
-  .superRefine((s, ctx) => {
-    try {
-      parseDatasetRef(s);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-  })
-  .describe('the training data: a registry dataset, `name` (its latest version) or `name@version`');
-
 /** Hyperparameters and their defaults are those of `contender train`. */
 export const retrainParams = z.strictObject({
-  dataset: DatasetParam,
+  dataset: DatasetRefString,
   label: z.string().min(1).describe('the label column (0/1 unless `positive` is given)'),
   positive: z.string().optional().describe('the label value of the positive class'),
   drop: z.array(z.string().min(1)).default([]).describe('columns left out (IDs, leakage)'),
