@@ -175,12 +175,14 @@ async function evaluate(ctx: Ctx): Promise<EvaluateOutput> {
   const p = ctx.params;
   const src = ctx.outputs.load as LoadOutput;
   const trained = ctx.outputs.train as TrainOutput;
-  const ds = await materializeTrainingData(ctx, src);
+  // Every column, not only the candidate's: the champion may use columns this run drops. The
+  // rows and labels are the same either way, so the seeded split picks the same test rows.
+  const ds = await materializeTrainingData(ctx, { ...src, drop: [] }).catch(() => materializeTrainingData(ctx, src));
   const { test } = splitDataset(ds, p.seed);
   const candidate = await loadOnnxModel(Buffer.from(trained.onnxBase64, 'base64'), 'the candidate');
   let candidateScores: Float64Array;
   try {
-    candidateScores = await candidate.score(test.X);
+    candidateScores = await candidate.score(alignFeatures(test, trained.featureNames));
   } finally {
     await candidate.release();
   }

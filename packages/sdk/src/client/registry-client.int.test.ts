@@ -87,6 +87,33 @@ describe('RegistryClient against the real registry', () => {
     assert.equal(deployments.items[0]?.champion?.version, 1);
   });
 
+  it('creates a dataset, uploads versions from a file and from an async iterable, and reads them back by reference', async () => {
+    await client.createDataset({ name: 'sdk-rows', description: 'rows' });
+    const file = path.join(tmp, 'rows.csv');
+    await writeFile(file, 'a,b\n1,2\n3,4\n');
+    const v1 = await client.uploadDatasetVersion('sdk-rows', { file, metadata: { source: { from: 'test' } } });
+    assert.deepEqual([v1.version, v1.rows, v1.columns], [1, 2, ['a', 'b']]);
+    async function* chunks() {
+      yield 'a,b\n';
+      for (let i = 0; i < 1000; i++) yield `${i},${i * 2}\n`;
+    }
+    const v2 = await client.uploadDatasetVersion('sdk-rows', { file: chunks() }, { idempotencyKey: 'sdk-rows-2' });
+    assert.equal(v2.rows, 1000);
+    const again = await client.uploadDatasetVersion('sdk-rows', { file: chunks() }, { idempotencyKey: 'sdk-rows-2' });
+    assert.equal(again.version, v2.version, 'the same key and request give the first answer');
+    assert.equal((await client.getDatasetVersion('sdk-rows')).version, 2);
+    assert.equal((await client.getDatasetVersion('sdk-rows@1')).sha256, v1.sha256);
+    const text = await new Response(await client.datasetContent({ name: 'sdk-rows', version: 1 })).text();
+    assert.equal(text, 'a,b\n1,2\n3,4\n');
+    assert.equal((await client.listDatasetVersions('sdk-rows')).items.length, 2);
+    assert.ok((await client.listDatasets()).items.some((d) => d.name === 'sdk-rows'));
+    assert.equal(await client.findDataset('no-such-rows'), null);
+    const ragged = await client.uploadDatasetVersion('sdk-rows', { file: Buffer.from('a,b\n1\n') }).catch((e: unknown) => e);
+    assert.ok(ragged instanceof ContenderApiError);
+    assert.equal(ragged.status, 422);
+    assert.ok((await client.datasetEvents('sdk-rows')).items.length >= 3);
+  });
+
   it('answers 401 for a bad key and 403 for a reader that writes', async () => {
     const bad = await new RegistryClient({ baseUrl: registry.url, apiKey: 'ctk_nope' }).getModel('sdk-credit').catch((e: unknown) => e);
     assert.ok(bad instanceof ContenderApiError);
