@@ -5,3 +5,4 @@ export * from './openapi.js';
 export * from './assignment.js';
 export * from './serving.js';
 export * from './serving-log.js';
+export * from './scheduler.js';
