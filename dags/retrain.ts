@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ChallengerPercent, TrafficMode, type VersionMetadata } from '@contender/contracts';
+import { ChallengerPercent, DatasetRefString, parseDatasetRef, TrafficMode, type VersionMetadata } from '@contender/contracts';
 import {
   alignFeatures,
   buildReferenceProfile,
@@ -13,7 +13,6 @@ import {
   type BinaryClassificationReport,
 } from '@contender/ml';
 import { defineDag, UnrecoverableStepError, type StepContext } from '@contender/pipeline';
-import { parseDatasetRef } from '@contender/sdk';
 import { datasetNotFound } from './lib/dataset-file.js';
 import { feedbackWindow } from './lib/feedback.js';
 import { count, fixed3, signed3 } from './lib/format.js';
@@ -25,20 +24,9 @@ import { materializeTrainingData, splitDataset, SPLIT, type TrainingSource } fro
 const g = DEFAULT_GBDT_PARAMS;
 const l = DEFAULT_LOGREG_PARAMS;
 
-const DatasetParam = z
-  .string()
-  .superRefine((s, ctx) => {
-    try {
-      parseDatasetRef(s);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-  })
-  .describe('the training data: a registry dataset, `name` (its latest version) or `name@version`');
-
 /** Hyperparameters and their defaults are those of `contender train`. */
 export const retrainParams = z.strictObject({
-  dataset: DatasetParam,
+  dataset: DatasetRefString,
   label: z.string().min(1).describe('the label column (0/1 unless `positive` is given)'),
   positive: z.string().optional().describe('the label value of the positive class'),
   drop: z.array(z.string().min(1)).default([]).describe('columns left out (IDs, leakage)'),
@@ -187,12 +175,14 @@ async function evaluate(ctx: Ctx): Promise<EvaluateOutput> {
   const p = ctx.params;
   const src = ctx.outputs.load as LoadOutput;
   const trained = ctx.outputs.train as TrainOutput;
-  const ds = await materializeTrainingData(ctx, src);
+  // Every column, not only the candidate's: the champion may use columns this run drops. The
+  // rows and labels are the same either way, so the seeded split picks the same test rows.
+  const ds = await materializeTrainingData(ctx, { ...src, drop: [] }).catch(() => materializeTrainingData(ctx, src));
   const { test } = splitDataset(ds, p.seed);
   const candidate = await loadOnnxModel(Buffer.from(trained.onnxBase64, 'base64'), 'the candidate');
   let candidateScores: Float64Array;
   try {
-    candidateScores = await candidate.score(test.X);
+    candidateScores = await candidate.score(alignFeatures(test, trained.featureNames));
   } finally {
     await candidate.release();
   }

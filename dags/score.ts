@@ -6,29 +6,19 @@ import { finished } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { z } from 'zod';
-import { AliasName, ModelName } from '@contender/contracts';
+import { AliasName, DatasetName, DatasetRefString, parseDatasetRef } from '@contender/contracts';
 import { CsvParser, MISSING_TOKENS, parseNumber, type CsvRecord } from '@contender/ml';
 import { defineDag, UnrecoverableStepError, type StepContext } from '@contender/pipeline';
-import { parseDatasetRef } from '@contender/sdk';
 import { datasetNotFound } from './lib/dataset-file.js';
 import { count } from './lib/format.js';
 import { loadOnnxModel } from './lib/onnx-model.js';
 
 export const scoreParams = z
   .strictObject({
-    dataset: z
-      .string()
-      .superRefine((s, ctx) => {
-        try {
-          parseDatasetRef(s);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        }
-      })
-      .describe('the rows to score: `name` (latest version) or `name@version`'),
+    dataset: DatasetRefString.describe('the rows to score: `name` (latest version) or `name@version`'),
     alias: AliasName.default('champion').describe('the model version to score with, by alias (ignored when `version` is given)'),
     version: z.number().int().min(1).optional().describe('the model version to score with'),
-    output: ModelName.describe('the dataset the scores are written to as a new version (created when missing)'),
+    output: DatasetName.describe('the dataset the scores are written to as a new version (created when missing)'),
     idColumn: z.string().min(1).optional().describe('the column copied to `id`; default: the row number from 1'),
     batchRows: z.number().int().min(1).max(1_000_000).default(16_384).describe('rows per inference call'),
     maxBadRows: z.number().int().min(0).default(1000).describe('rows that cannot be scored before the run fails'),

@@ -23,7 +23,14 @@ export interface OnnxModel {
 export async function loadOnnxModel(bytes: Uint8Array, what: string, opts: { intraOpNumThreads?: number } = {}): Promise<OnnxModel> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 4, ...(opts.intraOpNumThreads ? { intraOpNumThreads: opts.intraOpNumThreads } : {}) });
+    // Serving's session options: one graph at a time, operators on onnxruntime's intra-op threads (default: one per core).
+    session = await ort.InferenceSession.create(bytes, {
+      logSeverityLevel: 4,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      ...(opts.intraOpNumThreads ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
+    });
   } catch (err) {
     throw new UnrecoverableStepError(`${what} is not a loadable ONNX model: ${(err as Error).message.split('\n')[0]}`);
   }

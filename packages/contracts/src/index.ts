@@ -1,5 +1,6 @@
 export * from './common.js';
 export * from './registry.js';
+export * from './datasets.js';
 export * from './openapi.js';
 export * from './assignment.js';
 export * from './serving.js';

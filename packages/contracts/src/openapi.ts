@@ -15,6 +15,8 @@ export interface RouteSpec {
   /** For bodies that are not JSON (multipart uploads): a ready OpenAPI requestBody. */
   rawBody?: object;
   query?: z.ZodObject;
+  /** Takes an `Idempotency-Key` header (creating POSTs). */
+  idempotent?: boolean;
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
 }
 
@@ -32,6 +34,16 @@ export function buildOpenApi(info: { title: string; version: string; description
       for (const [name, schema] of Object.entries(q.properties ?? {})) {
         params.push({ name, in: 'query', required: (q.required ?? []).includes(name), schema } as never);
       }
+    }
+    if (r.idempotent) {
+      params.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description:
+          'Optional, 1–255 visible ASCII characters. A repeat with the same key and the same request returns the first answer (same status and body, header Idempotent-Replayed: true); the same key with another request → 409 idempotency_key_reused. A concurrent repeat waits for the first and returns its answer. Kept at least 24 h, per API key; failures are not kept.',
+        schema: { type: 'string', minLength: 1, maxLength: 255 },
+      } as never);
     }
     const responses: Record<string, unknown> = {};
     for (const [status, resp] of Object.entries(r.responses)) {

@@ -157,6 +157,8 @@ export const AuditAction = z.enum([
   'model.rolled_back',
   'api_key.created',
   'api_key.revoked',
+  'dataset.created',
+  'dataset.version_created',
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 
@@ -164,6 +166,7 @@ export const AuditEvent = z.object({
   id: z.number().int(),
   at: z.string(),
   model: z.string().nullable(),
+  dataset: z.string().nullable().optional().describe('the dataset of a dataset.* event'),
   actor: z.string(),
   action: AuditAction,
   before: z.unknown().nullable(),

@@ -2,6 +2,7 @@ import { createHttpApp, finishHttpApp, recordMountPath } from '@contender/platfo
 import express, { type Express } from 'express';
 import type { RegistryContainer } from './container.js';
 import { apiKeyRoutes } from './features/api-keys/api-key-routes.js';
+import { datasetRoutes } from './features/datasets/dataset-routes.js';
 import { deploymentRoutes } from './features/deployments/deployment-routes.js';
 import { modelRoutes } from './features/models/model-routes.js';
 import { registryOpenApi } from './openapi.js';
@@ -18,7 +19,8 @@ export function createApp(c: RegistryContainer): Express {
   });
   const api = express.Router();
   api.use(recordMountPath);
-  api.use(modelRoutes({ models: c.models, uploader: c.uploader, keys: c.keys, storage: c.storage }));
+  api.use(modelRoutes({ models: c.models, uploader: c.uploader, keys: c.keys, storage: c.storage, idempotency: c.idempotency }));
+  api.use(datasetRoutes({ datasets: c.datasets, uploader: c.datasetUploader, keys: c.keys, storage: c.storage, idempotency: c.idempotency }));
   api.use(apiKeyRoutes(c.keys));
   api.use(deploymentRoutes({ deployments: c.deployments, keys: c.keys }));
   app.use('/api/v1', api);

@@ -14,6 +14,10 @@ export const registryConfigSchema = baseConfigSchema.extend({
   S3_REGION: z.string().default('us-east-1'),
   MAX_ARTIFACT_BYTES: envInt(256 * 1024 * 1024, { min: 1 }),
   MAX_METADATA_BYTES: envInt(4 * 1024 * 1024, { min: 1024 }),
+  /** Largest dataset version (a CSV); it is staged in UPLOAD_TMP_DIR while its shape is checked. */
+  MAX_DATASET_BYTES: envInt(2 * 1024 * 1024 * 1024, { min: 1 }),
+  /** How long an Idempotency-Key's answer is kept; at least 24 h, which retried jobs rely on. */
+  IDEMPOTENCY_TTL_MS: envInt(86_400_000, { min: 86_400_000 }),
   UPLOAD_TMP_DIR: z.string().default(os.tmpdir()),
   /** How often unreferenced version artifacts are looked for and removed; 0 turns the sweep off. */
   ARTIFACT_SWEEP_INTERVAL_MS: envInt(3_600_000, { min: 0 }),

@@ -19,6 +19,11 @@ import { RegistryEventPublisher } from './events/registry-event-publisher.js';
 import { ApiKeyService } from './features/api-keys/api-key-service.js';
 import { PgApiKeyStore } from './features/api-keys/pg-api-key-store.js';
 import { PgAuditStore } from './features/audit/pg-audit-store.js';
+import { DatasetService } from './features/datasets/dataset-service.js';
+import { DatasetUploader } from './features/datasets/dataset-uploader.js';
+import { PgDatasetStore } from './features/datasets/pg-dataset-store.js';
+import { IdempotencyService } from './features/idempotency/idempotency-service.js';
+import { PgIdempotencyStore } from './features/idempotency/pg-idempotency-store.js';
 import { DeploymentReadModel } from './features/deployments/deployment-read-model.js';
 import { ModelService } from './features/models/model-service.js';
 import { PgModelStore } from './features/models/pg-model-store.js';
@@ -42,6 +47,9 @@ export interface RegistryContainer {
   sweeper: ArtifactSweeper;
   keys: ApiKeyService;
   deployments: DeploymentReadModel;
+  datasets: DatasetService;
+  datasetUploader: DatasetUploader;
+  idempotency: IdempotencyService;
   readiness(): Promise<ReadinessReport>;
   isShuttingDown(): boolean;
   beginShutdown(): void;
@@ -85,7 +93,9 @@ export async function buildRegistryContainer(config: RegistryConfig, opts: { log
   const publisher = new RegistryEventPublisher(redis, logger, () => metrics.eventPublishFailures.inc());
   const models = new ModelService({ pool, store, audit, publisher, metrics, logger });
   const keys = new ApiKeyService({ pool, store: new PgApiKeyStore(), audit });
+  const idempotency = new IdempotencyService({ pool, store: new PgIdempotencyStore(), ttlMs: config.IDEMPOTENCY_TTL_MS, logger });
   const uploader = new VersionUploader({
+    idempotency,
     pool,
     storage,
     models,
@@ -95,7 +105,20 @@ export async function buildRegistryContainer(config: RegistryConfig, opts: { log
     limits: { tmpDir: config.UPLOAD_TMP_DIR, maxArtifactBytes: config.MAX_ARTIFACT_BYTES, maxMetadataBytes: config.MAX_METADATA_BYTES },
   });
   const deployments = new DeploymentReadModel({ pool, store });
-  const sweeper = new ArtifactSweeper({ pool, storage, store, logger, removed: metrics.orphanArtifactsRemoved });
+  const datasetStore = new PgDatasetStore();
+  const datasets = new DatasetService({ pool, store: datasetStore, audit });
+  const datasetUploader = new DatasetUploader({
+    pool,
+    storage,
+    datasets,
+    store: datasetStore,
+    idempotency,
+    logger,
+    limits: { tmpDir: config.UPLOAD_TMP_DIR, maxArtifactBytes: config.MAX_DATASET_BYTES, maxMetadataBytes: config.MAX_METADATA_BYTES },
+    rejected: metrics.datasetUploadsRejected,
+    created: metrics.datasetVersionsCreated,
+  });
+  const sweeper = new ArtifactSweeper({ pool, storage, store, datasets: datasetStore, logger, removed: metrics.orphanArtifactsRemoved });
   if (config.BOOTSTRAP_ADMIN_KEY) await keys.ensureBootstrapAdmin(config.BOOTSTRAP_ADMIN_KEY);
 
   let shuttingDown = false;
@@ -112,6 +135,9 @@ export async function buildRegistryContainer(config: RegistryConfig, opts: { log
     sweeper,
     keys,
     deployments,
+    datasets,
+    datasetUploader,
+    idempotency,
     async readiness() {
       const [db, store, cache] = await Promise.allSettled([pool.query('SELECT 1'), storage.ping(), redis.ping()]);
       const check = (r: PromiseSettledResult<unknown>) => (r.status === 'fulfilled' ? { ok: true } : { ok: false, detail: (r.reason as Error).message });

@@ -6,6 +6,8 @@ export interface RegistryMetrics {
   promotions: Counter<'model' | 'outcome'>;
   rollbacks: Counter<'model'>;
   uploadsRejected: Counter<'reason'>;
+  datasetVersionsCreated: Counter;
+  datasetUploadsRejected: Counter<'reason'>;
   eventPublishFailures: Counter;
   orphanArtifactsRemoved: Counter;
   models: Gauge;
@@ -32,6 +34,13 @@ export function createRegistryMetrics(registry: Registry, opts: { countModels?: 
     uploadsRejected: new Counter({
       name: 'registry_uploads_rejected_total',
       help: 'Version uploads refused, by reason (invalid_model, non_tensor_output, feature_mismatch, too_large, bad_metadata)',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    datasetVersionsCreated: new Counter({ name: 'registry_dataset_versions_created_total', help: 'Dataset versions created', registers: r }),
+    datasetUploadsRejected: new Counter({
+      name: 'registry_dataset_uploads_rejected_total',
+      help: 'Dataset version uploads refused, by reason (csv_ragged_row, csv_unterminated_quote, csv_no_header, csv_invalid_quote, csv_invalid_header, too_large, bad_request)',
       labelNames: ['reason'],
       registers: r,
     }),

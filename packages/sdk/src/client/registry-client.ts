@@ -1,12 +1,18 @@
 import { Readable } from 'node:stream';
-import type {
-  AuditEvent,
-  CreateModelRequest,
-  DeploymentList,
-  Model,
-  ModelVersion,
-  TrafficMode,
-  VersionMetadata,
+import {
+  parseDatasetRef,
+  type AuditEvent,
+  type CreateDatasetRequest,
+  type CreateModelRequest,
+  type Dataset,
+  type DatasetVersion,
+  type DatasetVersionMetadata,
+  type ParsedDatasetRef,
+  type DeploymentList,
+  type Model,
+  type ModelVersion,
+  type TrafficMode,
+  type VersionMetadata,
 } from '@contender/contracts';
 import { HttpClient, type ClientOptions } from './http-client.js';
 import { fileSource, multipartBody, type FileSource, type MultipartPart } from './multipart.js';
@@ -32,66 +38,18 @@ export interface UploadVersionInput {
   metadata?: VersionMetadata;
 }
 
-export interface CreateDatasetRequest {
-  name: string;
-  description?: string;
-  tags?: Record<string, string>;
-}
-
-export interface Dataset {
-  name: string;
-  description: string | null;
-  tags: Record<string, string>;
-  latestVersion?: number | null;
-  createdAt: string;
-  createdBy: string;
-  [key: string]: unknown;
-}
-
-export interface DatasetVersion {
-  dataset: string;
-  version: number;
-  sha256: string;
-  sizeBytes: number;
-  rows: number;
-  columns: string[];
-  uri: string;
-  createdAt: string;
-  createdBy: string;
-  [key: string]: unknown;
-}
-
-/** The `metadata` part of a dataset version upload. */
-export interface DatasetVersionMetadata {
-  description?: string;
-  tags?: Record<string, string>;
-  /** lineage: where these rows came from (e.g. the input dataset version and the model version that scored it) */
-  source?: Record<string, unknown>;
-}
-
 export interface UploadDatasetVersionInput {
   /** the CSV: a path (streamed from disk), a buffer, or an async iterable of chunks (streamed) */
   file: FileSource;
   metadata?: DatasetVersionMetadata;
 }
 
-/** `name` (the latest version) or `name@version`. */
-export interface DatasetRef {
-  name: string;
-  version: number | null;
-}
+/** `name`, `name@latest` or `name@<version>` as a string, or already parsed. */
+export type DatasetRefInput = string | ParsedDatasetRef | { name: string; version: number };
 
-/** Parses `name` or `name@version`; throws a RangeError naming what is wrong. */
-export function parseDatasetRef(ref: string): DatasetRef {
-  const at = ref.lastIndexOf('@');
-  if (at < 0) {
-    if (!ref) throw new RangeError('a dataset reference is `name` or `name@version`; it is empty');
-    return { name: ref, version: null };
-  }
-  const name = ref.slice(0, at);
-  const v = ref.slice(at + 1);
-  if (!name || !/^[1-9]\d{0,9}$/.test(v)) throw new RangeError(`"${ref}" is not \`name\` or \`name@version\` (version a positive integer)`);
-  return { name, version: Number(v) };
+function datasetPath(ref: DatasetRefInput): string {
+  const r = typeof ref === 'string' ? parseDatasetRef(ref) : ref;
+  return `/api/v1/datasets/${enc(r.name)}/versions/${r.version}`;
 }
 
 const enc = encodeURIComponent;
@@ -220,23 +178,26 @@ export class RegistryClient {
   }
 
   /** One version, by `name`/`name@version` (a string) or by name and number. */
-  async getDatasetVersion(ref: string | DatasetRef, o: CallOptions = {}): Promise<DatasetVersion> {
-    const r = typeof ref === 'string' ? parseDatasetRef(ref) : ref;
-    return this.http.request('GET', `/api/v1/datasets/${enc(r.name)}/versions/${r.version ?? 'latest'}`, { signal: o.signal });
+  getDatasetVersion(ref: DatasetRefInput, o: CallOptions = {}): Promise<DatasetVersion> {
+    return this.http.request('GET', datasetPath(ref), { signal: o.signal });
   }
 
   /** A version's bytes as a web ReadableStream (give a signal: the default request timeout covers the whole body). */
-  async datasetContent(ref: string | DatasetRef, o: CallOptions = {}): Promise<ReadableStream<Uint8Array>> {
-    const r = typeof ref === 'string' ? parseDatasetRef(ref) : ref;
-    const res = await this.http.raw('GET', `/api/v1/datasets/${enc(r.name)}/versions/${r.version ?? 'latest'}/content`, { signal: o.signal });
+  async datasetContent(ref: DatasetRefInput, o: CallOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.http.raw('GET', `${datasetPath(ref)}/content`, { signal: o.signal });
     if (!res.body) throw new Error('the registry sent no body for the dataset content');
     return res.body as ReadableStream<Uint8Array>;
   }
 
   /** As `datasetContent`, as a Node Readable. */
-  async datasetContentReadable(ref: string | DatasetRef, o: CallOptions = {}): Promise<Readable> {
+  async datasetContentReadable(ref: DatasetRefInput, o: CallOptions = {}): Promise<Readable> {
     const body = await this.datasetContent(ref, o);
     return Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
+  }
+
+  /** Audit events of a dataset, oldest first. */
+  datasetEvents(name: string, q: { limit?: number; after?: number } = {}, o: CallOptions = {}): Promise<Page<AuditEvent, number>> {
+    return this.http.request('GET', `/api/v1/datasets/${enc(name)}/events`, { query: q, signal: o.signal });
   }
 
   private multipart<T>(path: string, parts: MultipartPart[], o: CreateOptions): Promise<T> {

@@ -15,13 +15,21 @@ import {
 import { AppError, parseOrThrow, type ArtifactStorage } from '@contender/platform';
 import type { ApiKeyService } from '../api-keys/api-key-service.js';
 import { requireRole } from '../api-keys/auth.js';
+import type { IdempotencyService } from '../idempotency/idempotency-service.js';
+import { idempotentJson, sendAnswer } from '../idempotency/idempotent-route.js';
 import type { VersionUploader } from '../versions/version-uploader.js';
 import type { ModelService } from './model-service.js';
 
 const VersionParam = z.coerce.number().int().min(1).max(2_147_483_647);
 
-export function modelRoutes(deps: { models: ModelService; uploader: VersionUploader; keys: ApiKeyService; storage: ArtifactStorage }): Router {
-  const { models, uploader, keys, storage } = deps;
+export function modelRoutes(deps: {
+  models: ModelService;
+  uploader: VersionUploader;
+  keys: ApiKeyService;
+  storage: ArtifactStorage;
+  idempotency: IdempotencyService;
+}): Router {
+  const { models, uploader, keys, storage, idempotency } = deps;
   const r = Router();
   const reader = requireRole(keys, 'reader');
   const scientist = requireRole(keys, 'data-scientist');
@@ -29,10 +37,11 @@ export function modelRoutes(deps: { models: ModelService; uploader: VersionUploa
   const version = (raw: string | undefined) => parseOrThrow(VersionParam, raw, 'version');
   const alias = (raw: string | undefined) => parseOrThrow(AliasName, raw, 'alias');
 
-  r.post('/models', scientist, async (req, res) => {
-    const body = parseOrThrow(CreateModelRequest, req.body);
-    res.status(201).json(await models.createModel(body, actor(req)));
-  });
+  r.post(
+    '/models',
+    scientist,
+    idempotentJson(idempotency, 201, (req, hook) => models.createModel(parseOrThrow(CreateModelRequest, req.body), actor(req), hook)),
+  );
   r.get('/models', reader, async (req, res) => {
     res.json(await models.listModels(parseOrThrow(ListModelsQuery, req.query)));
   });
@@ -41,7 +50,7 @@ export function modelRoutes(deps: { models: ModelService; uploader: VersionUploa
   });
 
   r.post('/models/:name/versions', scientist, async (req, res) => {
-    res.status(201).json(await uploader.upload(req.params.name as string, req, actor(req)));
+    sendAnswer(res, await uploader.upload(req.params.name as string, req, actor(req)));
   });
   r.get('/models/:name/versions', reader, async (req, res) => {
     res.json(await models.listVersions(req.params.name as string, parseOrThrow(ListVersionsQuery, req.query)));
@@ -92,14 +101,20 @@ export function modelRoutes(deps: { models: ModelService; uploader: VersionUploa
     const body = parseOrThrow(SetTrafficRequest, req.body);
     res.json(await models.setTraffic(req.params.name as string, body, actor(req)));
   });
-  r.post('/models/:name/promote', scientist, async (req, res) => {
-    const body = parseOrThrow(PromoteRequest, req.body ?? {});
-    res.json(await models.promote(req.params.name as string, body, actor(req)));
-  });
-  r.post('/models/:name/rollback', scientist, async (req, res) => {
-    const body = parseOrThrow(RollbackRequest, req.body ?? {});
-    res.json(await models.rollback(req.params.name as string, body, actor(req)));
-  });
+  r.post(
+    '/models/:name/promote',
+    scientist,
+    idempotentJson(idempotency, 200, (req, hook) =>
+      models.promote(req.params.name as string, parseOrThrow(PromoteRequest, req.body ?? {}), actor(req), hook),
+    ),
+  );
+  r.post(
+    '/models/:name/rollback',
+    scientist,
+    idempotentJson(idempotency, 200, (req, hook) =>
+      models.rollback(req.params.name as string, parseOrThrow(RollbackRequest, req.body ?? {}), actor(req), hook),
+    ),
+  );
   r.get('/models/:name/events', reader, async (req, res) => {
     res.json(await models.events(req.params.name as string, parseOrThrow(ListEventsQuery, req.query)));
   });

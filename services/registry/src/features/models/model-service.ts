@@ -15,6 +15,7 @@ import {
   type PoolClient,
 } from '@contender/platform';
 import type { PgAuditStore } from '../audit/pg-audit-store.js';
+import type { CommitHook } from '../idempotency/idempotency-service.js';
 import type { RegistryEventPublisher } from '../../events/registry-event-publisher.js';
 import type { RegistryMetrics } from '../../registry-metrics.js';
 import type { ModelRecord, NewVersion, PgModelStore, VersionRecord } from './pg-model-store.js';
@@ -59,9 +60,10 @@ export class ModelService {
   async createModel(
     input: { name: string; description?: string; task: Model['task']; primaryMetric: string; metricGoal: Model['metricGoal']; tags?: Record<string, string> },
     actor: string,
+    hook?: CommitHook,
   ): Promise<Model> {
     const { store, audit } = this.deps;
-    const { model, event } = await withTransaction(this.deps.pool, async (tx) => {
+    const { response, event } = await withTransaction(this.deps.pool, async (tx) => {
       const model = await store.insertModel(tx, {
         name: input.name,
         description: input.description ?? null,
@@ -79,10 +81,12 @@ export class ModelService {
         action: 'model.created',
         after: { name: model.name, task: model.task, primaryMetric: model.primaryMetric, metricGoal: model.metricGoal, ...emptyState() },
       });
-      return { model: { ...model, revision: event.id }, event };
+      const response = toModelResponse(model, {});
+      await hook?.(tx, response);
+      return { response, event };
     });
-    await this.publish(model.name, event);
-    return toModelResponse(model, {});
+    await this.publish(response.name, event);
+    return response;
   }
 
   async getModel(name: string): Promise<Model> {
@@ -137,15 +141,16 @@ export class ModelService {
   /**
    * Records a version whose artifact is already in storage. `beforeCommit` runs inside the
    * transaction after the row is written (the uploader uses it to make sure the object still
-   * exists under the same content-address lock).
+   * exists under the same content-address lock); `hook` records the Idempotency-Key answer.
    */
   async registerVersion(
     name: string,
     v: Omit<NewVersion, 'modelId'>,
     beforeCommit?: (tx: PoolClient) => Promise<void>,
+    hook?: CommitHook,
   ): Promise<ModelVersion> {
     const { store, audit } = this.deps;
-    const { record, event, aliases } = await withTransaction(this.deps.pool, async (tx) => {
+    const { response, event } = await withTransaction(this.deps.pool, async (tx) => {
       const model = await store.findModel(tx, name, { forUpdate: true });
       if (!model) throw new NotFoundError(`model "${name}" does not exist`, 'model_not_found');
       const version = await store.nextVersion(tx, model.id);
@@ -159,15 +164,17 @@ export class ModelService {
       });
       if (beforeCommit) await beforeCommit(tx);
       const record = (await store.findVersion(tx, model.id, version))!;
-      return { record, event, aliases: await store.aliases(tx, model.id) };
+      const response = toVersionResponse(record, await store.aliases(tx, model.id));
+      await hook?.(tx, response);
+      return { response, event };
     });
     this.deps.metrics.versionsRegistered.inc({ model: name });
     await this.publish(name, event);
-    return toVersionResponse(record, aliases);
+    return response;
   }
 
   async setAlias(name: string, alias: string, input: { version: number; reason?: string }, actor: string): Promise<Model> {
-    return this.mutate(name, actor, async ({ tx, model, before }) => {
+    return this.mutate(name, actor, undefined, async ({ tx, model, before }) => {
       await this.requireVersion(tx, model, input.version);
       if (before.aliases[alias] === input.version) return null; // nothing moves, nothing to audit
       const other = alias === CHAMPION ? CHALLENGER : alias === CHALLENGER ? CHAMPION : null;
@@ -190,7 +197,7 @@ export class ModelService {
   }
 
   async deleteAlias(name: string, alias: string, reason: string | undefined, actor: string): Promise<Model> {
-    return this.mutate(name, actor, async ({ tx, model, before }) => {
+    return this.mutate(name, actor, undefined, async ({ tx, model, before }) => {
       if (before.aliases[alias] === undefined) {
         throw new NotFoundError(`model "${name}" has no alias "${alias}"`, 'alias_not_found');
       }
@@ -210,7 +217,7 @@ export class ModelService {
   }
 
   async setTraffic(name: string, input: { challengerPercent: number; mode: TrafficMode; reason?: string }, actor: string): Promise<Model> {
-    return this.mutate(name, actor, async ({ tx, model, before }) => {
+    return this.mutate(name, actor, undefined, async ({ tx, model, before }) => {
       if (input.challengerPercent > 0 && before.aliases[CHALLENGER] === undefined) {
         throw new ConflictError(
           `model "${name}" has no challenger; set the challenger alias before giving it ${input.challengerPercent}% of traffic`,
@@ -224,8 +231,8 @@ export class ModelService {
     });
   }
 
-  async promote(name: string, input: { reason?: string; force: boolean }, actor: string): Promise<Model> {
-    return this.mutate(name, actor, async ({ tx, model, before }) => {
+  async promote(name: string, input: { reason?: string; force: boolean }, actor: string, hook?: CommitHook): Promise<Model> {
+    return this.mutate(name, actor, hook, async ({ tx, model, before }) => {
       const challengerVersion = before.aliases[CHALLENGER];
       if (challengerVersion === undefined) {
         throw new ConflictError(`model "${name}" has no challenger to promote`, null, 'no_challenger');
@@ -251,8 +258,8 @@ export class ModelService {
     });
   }
 
-  async rollback(name: string, input: { reason?: string }, actor: string): Promise<Model> {
-    return this.mutate(name, actor, async ({ tx, model, before }) => {
+  async rollback(name: string, input: { reason?: string }, actor: string, hook?: CommitHook): Promise<Model> {
+    return this.mutate(name, actor, hook, async ({ tx, model, before }) => {
       const change = await this.deps.store.lastChampionChange(tx, model.id);
       if (!change || change.from === null) {
         throw new ConflictError(
@@ -294,16 +301,26 @@ export class ModelService {
 
   /**
    * One change to a model's deployment state: lock, read `before`, apply, read `after`, audit,
-   * commit, then publish. `fn` returns null when nothing changed (no event, no message).
+   * commit, then publish. `fn` returns null when nothing changed (no event, no message). `hook`
+   * records the Idempotency-Key answer in the same transaction.
    */
-  private async mutate(name: string, actor: string, fn: (ctx: MutationContext) => Promise<MutationResult | null>): Promise<Model> {
+  private async mutate(
+    name: string,
+    actor: string,
+    hook: CommitHook | undefined,
+    fn: (ctx: MutationContext) => Promise<MutationResult | null>,
+  ): Promise<Model> {
     const { store, audit } = this.deps;
     const out = await withTransaction(this.deps.pool, async (tx) => {
       const model = await store.findModel(tx, name, { forUpdate: true });
       if (!model) throw new NotFoundError(`model "${name}" does not exist`, 'model_not_found');
       const before = await store.deploymentState(tx, model);
       const result = await fn({ tx, model, before });
-      if (!result) return { model, aliases: before.aliases, event: null };
+      if (!result) {
+        const response = toModelResponse(model, before.aliases);
+        await hook?.(tx, response);
+        return { response, event: null };
+      }
       const updated = (await store.findModel(tx, name))!;
       const after = await store.deploymentState(tx, updated);
       const event = await audit.append(tx, {
@@ -319,10 +336,12 @@ export class ModelService {
         await store.recordChampionChange(tx, { modelId: model.id, ...result.championChange, eventId: event.id });
       }
       if (result.onEvent) await result.onEvent(event);
-      return { model: { ...updated, revision: event.id }, aliases: after.aliases, event };
+      const response = toModelResponse({ ...updated, revision: event.id }, after.aliases);
+      await hook?.(tx, response);
+      return { response, event };
     });
     if (out.event) await this.publish(name, out.event);
-    return toModelResponse(out.model, out.aliases);
+    return out.response;
   }
 
   private async publish(model: string, event: AuditEvent): Promise<void> {

@@ -1,5 +1,6 @@
-import { withTransaction, type ArtifactStorage, type Logger, type Pool } from '@contender/platform';
+import { withTransaction, type ArtifactStorage, type Logger, type Pool, type PoolClient } from '@contender/platform';
 import type { Counter } from 'prom-client';
+import type { PgDatasetStore } from '../datasets/pg-dataset-store.js';
 import type { PgModelStore } from '../models/pg-model-store.js';
 import { lockArtifact } from './version-uploader.js';
 
@@ -7,12 +8,16 @@ export interface ArtifactSweeperDeps {
   pool: Pool;
   storage: ArtifactStorage;
   store: PgModelStore;
+  /** When given, dataset objects (datasets/<name>/sha256-<hex>.csv) are swept the same way. */
+  datasets?: PgDatasetStore;
   logger: Logger;
   removed: Counter;
 }
 
 /** The keys the uploader writes (see artifactKey): the only ones a sweep may delete. */
 const VERSION_ARTIFACT = /^models\/[^/]+\/sha256-([0-9a-f]{64})\.onnx$/;
+/** The keys the dataset uploader writes (see datasetObjectKey). */
+const DATASET_OBJECT = /^datasets\/[^/]+\/sha256-([0-9a-f]{64})\.csv$/;
 
 /**
  * Removes version artifacts no version refers to. An upload stores its object before the
@@ -30,26 +35,34 @@ export class ArtifactSweeper {
 
   constructor(private readonly deps: ArtifactSweeperDeps) {}
 
-  /** One pass over the store: how many version artifacts it looked at and how many it removed. */
+  /** One pass over the store: how many version artifacts (and dataset objects) it looked at and how many it removed. */
   async sweep(): Promise<{ checked: number; removed: string[] }> {
     const removed: string[] = [];
     let checked = 0;
-    for await (const key of this.deps.storage.list('models/')) {
-      const sha256 = VERSION_ARTIFACT.exec(key)?.[1];
-      if (!sha256) continue;
-      checked++;
-      const gone = await withTransaction(this.deps.pool, async (tx) => {
-        await lockArtifact(tx, key);
-        // By key, not only by sha256: the same bytes registered under another model live under
-        // that model's key, and do not keep this object.
-        if ((await this.deps.store.countVersionsWithArtifact(tx, sha256, key)) > 0) return false;
-        await this.deps.storage.delete(key);
-        return true;
-      });
-      if (gone) {
-        removed.push(key);
-        this.deps.removed.inc();
-        this.deps.logger.warn({ key }, 'removed an artifact no model version refers to (left by an interrupted upload)');
+    const kinds = [
+      // By key, not only by sha256: the same bytes registered under another model live under
+      // that model's key, and do not keep this object.
+      { prefix: 'models/', pattern: VERSION_ARTIFACT, what: 'model version', refs: (tx: PoolClient, sha: string, key: string) => this.deps.store.countVersionsWithArtifact(tx, sha, key) },
+      ...(this.deps.datasets
+        ? [{ prefix: 'datasets/', pattern: DATASET_OBJECT, what: 'dataset version', refs: (tx: PoolClient, sha: string, key: string) => this.deps.datasets!.countVersionsWithObject(tx, sha, key) }]
+        : []),
+    ];
+    for (const kind of kinds) {
+      for await (const key of this.deps.storage.list(kind.prefix)) {
+        const sha256 = kind.pattern.exec(key)?.[1];
+        if (!sha256) continue;
+        checked++;
+        const gone = await withTransaction(this.deps.pool, async (tx) => {
+          await lockArtifact(tx, key);
+          if ((await kind.refs(tx, sha256, key)) > 0) return false;
+          await this.deps.storage.delete(key);
+          return true;
+        });
+        if (gone) {
+          removed.push(key);
+          this.deps.removed.inc();
+          this.deps.logger.warn({ key }, `removed an object no ${kind.what} refers to (left by an interrupted upload)`);
+        }
       }
     }
     return { checked, removed };

@@ -19,28 +19,50 @@ export interface ReceivedUpload {
 
 export interface UploadLimits {
   tmpDir: string;
+  /** Largest file part (for dataset uploads: MAX_DATASET_BYTES). */
   maxArtifactBytes: number;
   maxMetadataBytes: number;
 }
 
+/** The file part an upload carries, and what checks it on the way. */
+export interface FilePartSpec {
+  /** the part's name, e.g. "artifact" */
+  name: string;
+  /** for messages, e.g. "the .onnx file" */
+  description: string;
+  /** the setting that bounds it, for the 413 message */
+  limitName: string;
+  /** of the temp file */
+  extension: string;
+  /** An empty part is passed to `inspect` (which decides) instead of refused with 400. */
+  allowEmpty?: boolean;
+  /** Sees every chunk on its way to disk and the end of the part; a throw refuses the upload. */
+  inspect?: { push(chunk: Buffer): void; end(): void };
+}
+
+/** A model version's ONNX file. */
+export const ARTIFACT_PART: FilePartSpec = { name: 'artifact', description: 'the .onnx file', limitName: 'MAX_ARTIFACT_BYTES', extension: '.onnx' };
+
 /**
- * Reads a `multipart/form-data` version upload: one file part `artifact` (the .onnx, hashed on
- * the way to a temp file) and an optional part `metadata` (JSON, as a field or a file part).
- * Anything else is refused, naming the part.
+ * Reads a `multipart/form-data` version upload: one file part (`artifact`, the .onnx, by default;
+ * hashed, and inspected when the spec says so, on the way to a temp file) and an optional part
+ * `metadata` (JSON, as a field or a file part). Anything else is refused, naming the part.
  */
-export async function receiveUpload(req: Request, limits: UploadLimits): Promise<ReceivedUpload> {
+export async function receiveUpload(req: Request, limits: UploadLimits, part: FilePartSpec = ARTIFACT_PART): Promise<ReceivedUpload> {
   const type = req.headers['content-type'] ?? '';
+  const expected = `"${part.name}" and "metadata"`;
   if (!/^multipart\/form-data/i.test(type)) {
     throw new UnsupportedMediaTypeError(
-      `a version upload is multipart/form-data with a file part "artifact" and a JSON part "metadata" (got content-type "${type || 'none'}")`,
+      `a version upload is multipart/form-data with a file part "${part.name}" and a JSON part "metadata" (got content-type "${type || 'none'}")`,
     );
   }
+  const tooLarge = () => new PayloadTooLargeError(`the ${part.name} exceeds ${part.limitName} (${limits.maxArtifactBytes} bytes)`, { maxBytes: limits.maxArtifactBytes });
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxArtifactBytes + limits.maxMetadataBytes + 64 * 1024) {
-    throw tooLarge(limits.maxArtifactBytes);
+    throw tooLarge();
   }
 
-  const tmpPath = path.join(limits.tmpDir, `upload-${randomUUID()}.onnx`);
+  const tmpPath = path.join(limits.tmpDir, `upload-${randomUUID()}${part.extension}`);
   const cleanup = () => rm(tmpPath, { force: true });
   let bb: busboy.Busboy;
   try {
@@ -65,10 +87,10 @@ export async function receiveUpload(req: Request, limits: UploadLimits): Promise
       reject(err);
     };
     bb.on('file', (name, stream, info) => {
-      if (name === 'artifact') {
-        if (file || pending.length) return fail(new BadRequestError('more than one "artifact" part', { part: name }, 'unexpected_part'));
+      if (name === part.name) {
+        if (file || pending.length) return fail(new BadRequestError(`more than one "${part.name}" part`, { part: name }, 'unexpected_part'));
         pending.push(
-          writeHashed(stream, tmpPath, limits.maxArtifactBytes).then(
+          writeHashed(stream, tmpPath, part, tooLarge).then(
             (f) => {
               file = f;
             },
@@ -86,18 +108,18 @@ export async function receiveUpload(req: Request, limits: UploadLimits): Promise
         );
       } else {
         stream.resume();
-        fail(new BadRequestError(`unexpected part "${name}" (${info.filename ?? 'file'}); expected "artifact" and "metadata"`, { part: name }, 'unexpected_part'));
+        fail(new BadRequestError(`unexpected part "${name}" (${info.filename ?? 'file'}); expected ${expected}`, { part: name }, 'unexpected_part'));
       }
     });
     bb.on('field', (name, value, info) => {
       if (name !== 'metadata') {
-        return fail(new BadRequestError(`unexpected field "${name}"; expected "artifact" and "metadata"`, { part: name }, 'unexpected_part'));
+        return fail(new BadRequestError(`unexpected field "${name}"; expected ${expected}`, { part: name }, 'unexpected_part'));
       }
       if (info.valueTruncated) return fail(new PayloadTooLargeError(`metadata exceeds ${limits.maxMetadataBytes} bytes`, { part: 'metadata' }));
       metadata = value;
     });
-    bb.on('partsLimit', () => fail(new BadRequestError('too many parts; expected "artifact" and "metadata"', null, 'unexpected_part')));
-    bb.on('filesLimit', () => fail(new BadRequestError('too many file parts; expected one "artifact"', null, 'unexpected_part')));
+    bb.on('partsLimit', () => fail(new BadRequestError(`too many parts; expected ${expected}`, null, 'unexpected_part')));
+    bb.on('filesLimit', () => fail(new BadRequestError(`too many file parts; expected one "${part.name}"`, null, 'unexpected_part')));
     bb.on('fieldsLimit', () => fail(new BadRequestError('too many fields; expected "metadata"', null, 'unexpected_part')));
     bb.on('error', (err) => fail(new BadRequestError(`malformed multipart request: ${(err as Error).message}`, null, 'malformed_multipart')));
     bb.on('close', () => {
@@ -109,7 +131,7 @@ export async function receiveUpload(req: Request, limits: UploadLimits): Promise
 
   try {
     await done;
-    if (!file) throw new BadRequestError('missing part "artifact": the .onnx file', { part: 'artifact' }, 'missing_part');
+    if (!file) throw new BadRequestError(`missing part "${part.name}": ${part.description}`, { part: part.name }, 'missing_part');
     return { file, metadata, cleanup };
   } catch (err) {
     await cleanup();
@@ -117,7 +139,12 @@ export async function receiveUpload(req: Request, limits: UploadLimits): Promise
   }
 }
 
-async function writeHashed(stream: Readable & { truncated?: boolean }, dest: string, maxBytes: number): Promise<ReceivedUpload['file']> {
+async function writeHashed(
+  stream: Readable & { truncated?: boolean },
+  dest: string,
+  part: FilePartSpec,
+  tooLarge: () => PayloadTooLargeError,
+): Promise<ReceivedUpload['file']> {
   const hash = createHash('sha256');
   let size = 0;
   let truncated = false;
@@ -128,12 +155,19 @@ async function writeHashed(stream: Readable & { truncated?: boolean }, dest: str
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       size += chunk.length;
+      try {
+        part.inspect?.push(chunk);
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
       cb(null, chunk);
     },
   });
   await pipeline(stream, meter, createWriteStream(dest));
-  if (truncated || stream.truncated) throw tooLarge(maxBytes);
-  if (size === 0) throw new BadRequestError('the "artifact" part is empty', { part: 'artifact' }, 'empty_artifact');
+  if (truncated || stream.truncated) throw tooLarge();
+  if (size === 0 && !part.allowEmpty) throw new BadRequestError(`the "${part.name}" part is empty`, { part: part.name }, 'empty_artifact');
+  part.inspect?.end();
   return { path: dest, sha256: hash.digest('hex'), sizeBytes: size };
 }
 
@@ -151,8 +185,4 @@ async function readText(stream: Readable & { truncated?: boolean }, maxBytes: nu
   }
   if (truncated || stream.truncated) throw new PayloadTooLargeError(`metadata exceeds ${maxBytes} bytes`, { part: 'metadata' });
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function tooLarge(maxBytes: number): PayloadTooLargeError {
-  return new PayloadTooLargeError(`the artifact exceeds MAX_ARTIFACT_BYTES (${maxBytes} bytes)`, { maxBytes });
 }

@@ -3,6 +3,7 @@ import type { ModelVersion } from '@contender/contracts';
 import { VersionMetadata } from '@contender/contracts';
 import { BadRequestError, parseOrThrow, withTransaction, type ArtifactStorage, type Logger, type Pool, type PoolClient } from '@contender/platform';
 import type { Request } from 'express';
+import { canonicalMetadata, type CommitHook, type IdempotencyService, type IdempotentAnswer } from '../idempotency/idempotency-service.js';
 import type { ModelService } from '../models/model-service.js';
 import type { PgModelStore } from '../models/pg-model-store.js';
 import type { RegistryMetrics } from '../../registry-metrics.js';
@@ -17,6 +18,7 @@ export interface VersionUploaderDeps {
   metrics: RegistryMetrics;
   logger: Logger;
   limits: UploadLimits;
+  idempotency: IdempotencyService;
 }
 
 /** Artifacts are content-addressed per model: the key names the bytes. */
@@ -35,12 +37,32 @@ export const artifactKey = (model: string, sha256: string) => `models/${model}/s
 export class VersionUploader {
   constructor(private readonly deps: VersionUploaderDeps) {}
 
-  async upload(modelName: string, req: Request, actor: string): Promise<ModelVersion> {
+  /**
+   * With an Idempotency-Key, the request's identity is the file's sha256 (computed while it
+   * streamed) and the metadata part: a repeat answers from the stored answer before anything is
+   * inspected or stored.
+   */
+  async upload(modelName: string, req: Request, actor: string): Promise<IdempotentAnswer> {
+    const scope = this.deps.idempotency.scope(req); // 400 for a bad key before reading the body
     const model = await this.deps.models.requireModel(modelName); // 404 before reading the body
     const upload = await receiveUpload(req, this.deps.limits).catch((err: unknown) => {
       this.rejected(err);
       throw err;
     });
+    try {
+      const fingerprint = scope ? this.deps.idempotency.fingerprint(scope, [upload.file.sha256, canonicalMetadata(upload.metadata)]) : '';
+      return await this.deps.idempotency.run(scope, fingerprint, 201, (hook) => this.register(model, upload, actor, hook));
+    } finally {
+      await upload.cleanup();
+    }
+  }
+
+  private async register(
+    model: Awaited<ReturnType<ModelService['requireModel']>>,
+    upload: Awaited<ReturnType<typeof receiveUpload>>,
+    actor: string,
+    hook: CommitHook | undefined,
+  ): Promise<ModelVersion> {
     let stored: string | null = null;
     try {
       const meta = parseMetadata(upload.metadata);
@@ -80,6 +102,7 @@ export class VersionUploader {
             stored = key;
           }
         },
+        hook,
       );
       stored = null; // committed: the object now belongs to the version
       return version;
@@ -87,8 +110,6 @@ export class VersionUploader {
       this.rejected(err);
       if (stored) await this.removeIfUnreferenced(stored, upload.file.sha256);
       throw err;
-    } finally {
-      await upload.cleanup();
     }
   }
 
