@@ -65,6 +65,7 @@ export const ModelList = z.object({ items: z.array(Model), nextCursor: z.string(
 
 export const DatasetRef = z.strictObject({
   uri: SafeString.min(1).max(2048),
+  name: SafeString.max(256).optional().describe('a registry dataset: its `name@version`'),
   sha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lowercase hex characters').optional(),
   rows: z.number().int().nonnegative().optional(),
 });
@@ -81,6 +82,14 @@ export const VersionMetadata = z.strictObject({
       runId: SafeString.max(256).optional(),
       gitCommit: z.string().regex(/^[0-9a-f]{7,64}$/, 'must be a hex commit id').optional(),
       dataset: DatasetRef.optional(),
+      feedback: z
+        .strictObject({
+          rows: z.number().int().nonnegative(),
+          from: z.string().max(64).nullable().describe('the earliest outcome time (ISO 8601), null when no rows'),
+          to: z.string().max(64).nullable().describe('the latest outcome time (ISO 8601), null when no rows'),
+        })
+        .optional()
+        .describe('logged predictions with outcomes that were added to the training rows'),
     })
     .optional(),
   referenceProfile: z.unknown().optional().describe('drift reference profile (JSON) of the training data'),

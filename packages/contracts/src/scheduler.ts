@@ -127,3 +127,18 @@ export const DagDetail = DagInfo.extend({
   nextRun: z.string().nullable(),
   lastRun: RunSummary.nullable(),
 });
+
+/** GET /models/:model/drift and /evaluation: the latest report, or the latest N with `history`. */
+export const ReportQuery = z.object({
+  history: z.coerce.number().int().min(1).max(100).optional().describe('the latest N reports, newest first (1–100)'),
+});
+export const Report = z.object({
+  model: z.string(),
+  dag: z.enum(['drift', 'evaluate']),
+  runId: z.string().describe('the succeeded run whose output this is (GET /runs/:id)'),
+  scheduledFor: z.string(),
+  finishedAt: z.string(),
+  report: z.unknown().describe("the run's output: per-feature statistics, window, reference version and verdict (drift); per-arm metrics, intervals, SRM, guardrails and verdict (evaluate)"),
+});
+export type Report = z.infer<typeof Report>;
+export const ReportHistory = z.object({ model: z.string(), dag: z.enum(['drift', 'evaluate']), items: z.array(Report) });

@@ -5,3 +5,4 @@ export * from './data/index.js';
 export * from './gbdt/index.js';
 export * from './logreg/index.js';
 export * from './onnx/index.js';
+export * from './experiment/index.js';

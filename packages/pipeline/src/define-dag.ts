@@ -34,6 +34,40 @@ export interface TriggerRequest {
   cause?: string;
 }
 
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+/** A schedule as the scheduler stores it (params as given, not parsed). */
+export interface ScheduleInfo {
+  dag: string;
+  model: string;
+  cron: string;
+  enabled: boolean;
+  params: Record<string, unknown>;
+}
+
+/** A run as the scheduler stores it, for DAGs that look at earlier runs (cooldowns, history). */
+export interface RunSummary {
+  id: string;
+  dag: string;
+  model: string;
+  trigger: string;
+  cause: string | null;
+  status: RunStatus;
+  scheduledFor: Date;
+  /** when the run was created (queued) */
+  createdAt: Date;
+  /** the run's output, when it has one */
+  output?: unknown;
+}
+
+/** Read access to the scheduler's own records (schedules and runs). */
+export interface SchedulerLookup {
+  /** The schedule of `dag` for `model`, or null when there is none. */
+  schedule(dag: string, model: string): Promise<ScheduleInfo | null>;
+  /** Runs of `dag` for `model`, newest first (by creation), filtered as asked; `limit` defaults to 20. */
+  runs(q: { dag: string; model: string; trigger?: string; since?: Date; status?: readonly RunStatus[]; limit?: number }): Promise<RunSummary[]>;
+}
+
 export interface StepContext<P = unknown> {
   runId: string;
   dag: string;
@@ -68,6 +102,12 @@ export interface StepContext<P = unknown> {
   triggerRun(req: TriggerRequest): Promise<{ runId: string; created: boolean }>;
   /** a folder of this attempt's own, removed when the step ends */
   tmpDir: string;
+  /**
+   * The scheduler's schedules and runs, read-only (drift: is there a retrain schedule, and was one
+   * triggered within the cooldown). Optional, so that a runner without it still fits the contract;
+   * a DAG that needs it says in its output that it could not look.
+   */
+  scheduler?: SchedulerLookup;
 }
 
 export interface StepDefinition<P = unknown> {

@@ -25,6 +25,7 @@ import { RunService } from './features/runs/run-service.js';
 import { PgScheduleStore } from './features/schedules/pg-schedule-store.js';
 import { ScheduleService } from './features/schedules/schedule-service.js';
 import { Runner } from './runner/runner.js';
+import { schedulerLookup } from './runner/scheduler-lookup.js';
 import { ScheduleTicker } from './runner/schedule-ticker.js';
 import { STEP_QUEUE, StepDispatcher } from './runner/step-dispatcher.js';
 import { createSchedulerMetrics, type SchedulerMetrics } from './scheduler-metrics.js';
@@ -113,6 +114,7 @@ export async function buildSchedulerContainer(
   const metrics = createSchedulerMetrics(metricsRegistry, {
     runningSteps: () => built.runner?.runningSteps ?? 0,
     lastSuccess: () => runStore.lastSuccessByDagModel(pool),
+    latestReports: (dag) => runStore.latestSucceededOutputPerModel(pool, dag),
   });
   const dispatcher = new StepDispatcher(boss);
   const runs = new RunService({ pool, store: runStore, catalog, dispatcher, metrics, logger, leaseMs: config.RUN_LEASE_MS });
@@ -122,9 +124,11 @@ export async function buildSchedulerContainer(
       return { rows: r.rows };
     },
   };
+  const scheduleStore = new PgScheduleStore();
   const runner = new Runner({
     pool,
     readOnlyDb,
+    lookup: schedulerLookup({ pool, runs: runStore, schedules: scheduleStore }),
     boss,
     store: runStore,
     catalog,
@@ -145,7 +149,6 @@ export async function buildSchedulerContainer(
   });
   built.runner = runner;
   const theRunner = runner;
-  const scheduleStore = new PgScheduleStore();
   const ticker = new ScheduleTicker({
     pool,
     schedules: scheduleStore,

@@ -4,6 +4,8 @@ import {
   ListRunsQuery,
   ListSchedulesQuery,
   PutScheduleRequest,
+  Report,
+  ReportQuery,
   Run,
   RunList,
   Schedule,
@@ -17,6 +19,24 @@ import {
 const P = '/api/v1';
 
 export const schedulerRoutes: RouteSpec[] = [
+  {
+    method: 'get',
+    path: `${P}/models/{model}/drift`,
+    summary: "A model's latest drift report, or the latest N with ?history=N",
+    description: 'The output of the latest succeeded `drift` run for the model: per-feature PSI, KS or Jensen–Shannon, the window, the reference version and the verdict. 404 `report_not_found` before the first one (with `history`: an empty list).',
+    role: 'reader',
+    query: ReportQuery,
+    responses: { 200: { description: 'the report, or { items } with history', schema: Report }, 404: { description: 'report_not_found' } },
+  },
+  {
+    method: 'get',
+    path: `${P}/models/{model}/evaluation`,
+    summary: "A model's latest champion–challenger evaluation, or the latest N with ?history=N",
+    description: 'The output of the latest succeeded `evaluate` run for the model: per-arm metrics, the AUC difference with its always-valid (mSPRT) and fixed-horizon intervals, SRM, guardrails, the verdict and what was done. 404 `report_not_found` before the first one.',
+    role: 'reader',
+    query: ReportQuery,
+    responses: { 200: { description: 'the report, or { items } with history', schema: Report }, 404: { description: 'report_not_found' } },
+  },
   { method: 'get', path: `${P}/dags`, summary: 'The DAGs this scheduler runs, with their params as JSON Schema', role: 'reader', responses: { 200: { description: 'the DAGs', schema: DagList } } },
   { method: 'get', path: `${P}/dags/{dag}`, summary: 'A DAG with its schedules, next and last run', role: 'reader', responses: { 200: { description: 'the DAG', schema: DagDetail }, 404: { description: 'dag_not_found' } } },
   {

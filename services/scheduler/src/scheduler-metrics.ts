@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createReportMetrics } from './report-metrics.js';
 
 export interface SchedulerMetrics {
   runsTotal: Counter<'dag' | 'status'>;
@@ -9,6 +10,8 @@ export interface SchedulerMetrics {
   takeovers: Counter<'dag'>;
   /** a run reached a final status on this replica */
   finished(dag: string, status: string, startedAt: Date | null): void;
+  /** a run succeeded on this replica with this output (the evaluation verdict counter) */
+  succeeded(dag: string, model: string, output: unknown): void;
 }
 
 /** Run durations: seconds to hours (retrains take minutes; drift checks seconds). */
@@ -16,8 +19,14 @@ const RUN_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600,
 
 export function createSchedulerMetrics(
   registry: Registry,
-  reads: { runningSteps: () => number; lastSuccess: () => Promise<Array<{ dag: string; model: string; at: Date }>> },
+  reads: {
+    runningSteps: () => number;
+    lastSuccess: () => Promise<Array<{ dag: string; model: string; at: Date }>>;
+    /** the latest succeeded output of a DAG per model (drift and evaluation gauges) */
+    latestReports?: (dag: 'drift' | 'evaluate') => Promise<Array<{ model: string; output: unknown }>>;
+  },
 ): SchedulerMetrics {
+  const reports = createReportMetrics(registry, reads.latestReports ?? (async () => []));
   const runsTotal = new Counter({
     name: 'scheduler_dag_runs_total',
     help: 'Runs that reached a final status (succeeded, failed, skipped, cancelled) on this replica, by DAG',
@@ -73,6 +82,7 @@ export function createSchedulerMetrics(
     runsActive,
     tickLag,
     takeovers,
+    succeeded: (dag, model, output) => reports.succeeded(dag, model, output),
     finished(dag, status, startedAt) {
       runsTotal.inc({ dag, status });
       if (startedAt) runDuration.observe({ dag }, Math.max(0, (Date.now() - startedAt.getTime()) / 1000));

@@ -1,3 +1,4 @@
+export { createRandom } from './random.js';
 export { CsvParser, readCsvRecords, type CsvRecord } from './csv.js';
 export { DataError } from './errors.js';
 export {

@@ -51,6 +51,25 @@ describe('binning', () => {
 });
 
 describe('trainGbdt', () => {
+  it('stops with the signal\'s reason when the signal is aborted between rounds', () => {
+    const n = 100;
+    const x = Float64Array.from({ length: n }, (_, i) => i / n);
+    const y = Float64Array.from(x, (v) => (v < 0.5 ? 0 : 1));
+    const controller = new AbortController();
+    let rounds = 0;
+    assert.throws(
+      () =>
+        trainGbdt({ featureNames: ['x'], X: matrix(n, 1, x), y }, { nTrees: 50 }, {
+          signal: controller.signal,
+          onIteration: () => {
+            if (++rounds === 3) controller.abort(new Error('step timed out'));
+          },
+        }),
+      /step timed out/,
+    );
+    assert.equal(rounds, 3);
+  });
+
   it('learns a single split between the two levels of a step function', () => {
     const n = 200;
     const x = Float64Array.from({ length: n }, (_, i) => i / n);

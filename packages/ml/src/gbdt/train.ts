@@ -17,6 +17,8 @@ export interface TrainGbdtOptions {
    * all rows every round, which costs more than growing a tree.
    */
   readonly trackAuc?: boolean;
+  /** Checked before every round: training stops by throwing the signal's reason (a job's timeout or cancel). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -68,6 +70,7 @@ export function trainGbdt(train: Dataset, params: Partial<GbdtParams> = {}, opts
   computeGradients(p.objective, raw, y, grad);
 
   for (let it = 0; it < p.nTrees; it++) {
+    opts.signal?.throwIfAborted();
     const rowCount = sampleRows(grower.rows, inSample, n, p.subsample, prng);
     const features = sampleFeatures(featureOrder, nTreeFeatures, prng);
     const grown = grower.grow(grad, rowCount, features);

@@ -20,6 +20,12 @@ function linearData(n: number, seed: number): Dataset {
 }
 
 describe('trainLogReg', () => {
+  it('does not start an iteration once its signal is aborted', () => {
+    const controller = new AbortController();
+    controller.abort(new Error('cancelled'));
+    assert.throws(() => trainLogReg(linearData(100, 1), {}, { signal: controller.signal }), /cancelled/);
+  });
+
   it('recovers the generating coefficients on raw, differently scaled features', () => {
     const model = trainLogReg(linearData(20000, 1), { l2: 1e-6 });
     assert.ok(model.converged);

@@ -152,7 +152,7 @@ export function resolveLogRegParams(params: Partial<LogRegParams>): LogRegParams
  * steps reach machine precision. A step that would raise the penalised loss is halved until it
  * does not, which keeps the iteration safe on (nearly) separable data.
  */
-export function trainLogReg(train: Dataset, params: Partial<LogRegParams> = {}): LogRegModel {
+export function trainLogReg(train: Dataset, params: Partial<LogRegParams> = {}, opts: { readonly signal?: AbortSignal } = {}): LogRegModel {
   const p = resolveLogRegParams(params);
   const { X, y } = train;
   const { rows: n, cols: d, data } = X;
@@ -222,6 +222,7 @@ export function trainLogReg(train: Dataset, params: Partial<LogRegParams> = {}):
   let iterations = 0;
   let converged = false;
   while (iterations < p.maxIter && !converged) {
+    opts.signal?.throwIfAborted();
     iterations++;
     grad.fill(0);
     hess.fill(0);

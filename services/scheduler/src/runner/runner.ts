@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type PgBoss from 'pg-boss';
-import type { DagDefinition, ReadOnlyDb, StepContext, StepDefinition, TriggerRequest } from '@contender/pipeline';
+import type { DagDefinition, ReadOnlyDb, SchedulerLookup, StepContext, StepDefinition, TriggerRequest } from '@contender/pipeline';
 import { withTransaction, type Logger, type Pool, type PoolClient } from '@contender/platform';
 import type { RegistryClient, ServingClient } from '@contender/sdk';
 import { stepPolicy, type DagCatalog, type StepPolicy } from '../features/dags/dag-catalog.js';
@@ -33,6 +33,8 @@ export interface RunnerDeps {
   logger: Logger;
   registry: RegistryClient;
   serving: ServingClient;
+  /** schedules and runs, read-only, as ctx.scheduler */
+  lookup: SchedulerLookup;
   /** this replica's name in the leases it holds */
   owner: string;
   config: RunnerConfig;
@@ -252,6 +254,7 @@ export class Runner {
       progress: (p) => progress.report(p),
       idempotencyKey: (purpose) => idempotencyKey(runId, stepName, purpose),
       triggerRun: (req) => this.triggerRun(b, req),
+      scheduler: this.d.lookup,
     };
   }
 
@@ -295,6 +298,7 @@ export class Runner {
     }
     let retry: unknown = null;
     let finished: string | null = null;
+    let runOutput: unknown = null;
     await withTransaction(this.d.pool, async (tx) => {
       const run = await this.d.store.lockState(tx, runId);
       if (!run || run.leaseOwner !== this.d.owner || run.dispatchSeq !== seq || (run.status !== 'running' && run.status !== 'queued')) {
@@ -313,6 +317,7 @@ export class Runner {
           const output = b.dag.output ? b.dag.output(outputs) : outcome.output;
           await store.finish(tx, runId, { status: 'succeeded', output: output === undefined ? null : output, openSteps: 'pending' });
           finished = 'succeeded';
+          runOutput = output;
         }
         return;
       }
@@ -359,6 +364,7 @@ export class Runner {
     });
     if (finished) {
       this.d.metrics.finished(b.dag.id, finished, b.run.startedAt);
+      if (finished === 'succeeded') this.d.metrics.succeeded(b.dag.id, b.run.model, runOutput);
       log.info({ status: finished }, 'run finished');
     }
     if (retry) {

@@ -244,6 +244,45 @@ export class PgRunStore {
     return rows.map((r) => ({ runId: String(r.id), scheduledFor: r.scheduled_for.toISOString(), finishedAt: r.finished_at.toISOString(), output: r.output }));
   }
 
+  /**
+   * Runs of one DAG and model, newest first, for DAGs that look at earlier runs (drift's retrain
+   * cooldown): optionally of one trigger, created since a time, in some statuses.
+   */
+  async recent(
+    q: Queryable,
+    f: { dag: string; model: string; trigger?: string; since?: Date; status?: readonly RunStatus[]; limit: number },
+  ): Promise<Array<{ id: string; dag: string; model: string; trigger: string; cause: string | null; status: RunStatus; scheduledFor: Date; createdAt: Date; output?: unknown }>> {
+    const { rows } = await q.query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM scheduler.run
+        WHERE dag = $1 AND model = $2 AND ($3::text IS NULL OR trigger = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)
+          AND ($5::text[] IS NULL OR status = ANY($5))
+        ORDER BY id DESC LIMIT $6`,
+      [f.dag, f.model, f.trigger ?? null, f.since ?? null, f.status ? [...f.status] : null, f.limit],
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      dag: r.dag,
+      model: r.model,
+      trigger: r.trigger,
+      cause: r.cause,
+      status: r.status,
+      scheduledFor: r.scheduled_for,
+      createdAt: r.created_at,
+      ...(r.output !== null ? { output: r.output } : {}),
+    }));
+  }
+
+  /** The output of the latest succeeded run of `dag` for each model (the report gauges). */
+  async latestSucceededOutputPerModel(q: Queryable, dag: string): Promise<Array<{ model: string; output: unknown }>> {
+    const { rows } = await q.query<{ model: string; output: unknown }>(
+      `SELECT DISTINCT ON (model) model, output FROM scheduler.run
+        WHERE dag = $1 AND status = 'succeeded' AND output IS NOT NULL
+        ORDER BY model, id DESC`,
+      [dag],
+    );
+    return rows;
+  }
+
   /** The run locked for this transaction. */
   async lockState(tx: Queryable, id: number): Promise<RunState | null> {
     const { rows } = await tx.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM scheduler.run WHERE id = $1 FOR UPDATE`, [id]);
