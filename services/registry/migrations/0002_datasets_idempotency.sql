@@ -51,7 +51,8 @@ CREATE TABLE idempotency_key (
   -- sha256 of method, path and body (for uploads: of the file's sha256 and the metadata part)
   fingerprint text NOT NULL,
   status      integer NOT NULL,
-  response    jsonb NOT NULL,
+  -- json, not jsonb: the replay is the first answer's text, keys in the order they were sent
+  response    json NOT NULL,
   created_at  timestamptz NOT NULL DEFAULT now(),
   expires_at  timestamptz NOT NULL,
   PRIMARY KEY (api_key_id, key)

@@ -14,8 +14,11 @@ export const registryConfigSchema = baseConfigSchema.extend({
   S3_REGION: z.string().default('us-east-1'),
   MAX_ARTIFACT_BYTES: envInt(256 * 1024 * 1024, { min: 1 }),
   MAX_METADATA_BYTES: envInt(4 * 1024 * 1024, { min: 1024 }),
-  /** Largest dataset version (a CSV); it is staged in UPLOAD_TMP_DIR while its shape is checked. */
-  MAX_DATASET_BYTES: envInt(2 * 1024 * 1024 * 1024, { min: 1 }),
+  /**
+   * Largest dataset version (a CSV). It streams straight to the store and is then moved to its
+   * content address; 5 GiB is the most S3 copies in one request.
+   */
+  MAX_DATASET_BYTES: envInt(2 * 1024 * 1024 * 1024, { min: 1, max: 5 * 1024 * 1024 * 1024 }),
   /** How long an Idempotency-Key's answer is kept; at least 24 h, which retried jobs rely on. */
   IDEMPOTENCY_TTL_MS: envInt(86_400_000, { min: 86_400_000 }),
   UPLOAD_TMP_DIR: z.string().default(os.tmpdir()),

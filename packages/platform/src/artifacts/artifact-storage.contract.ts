@@ -199,6 +199,29 @@ export function describeArtifactStorageContract(name: string, makeFixture: () =>
       await storage.delete(`${namespace()}/never-written`);
     });
 
+    it('move gives an artifact a new key, replacing what was there, and removes the old key', async () => {
+      const p = randomUUID();
+      const bytes = randomBytes(6 * MIB + 17);
+      await storage.put(`${p}/staging/one`, Readable.from([bytes]));
+      await storage.put(`${p}/final/sha256-x`, Readable.from([Buffer.from('older')]));
+      await storage.move(`${p}/staging/one`, `${p}/final/sha256-x`);
+      assert.equal(await storage.stat(`${p}/staging/one`), null);
+      assert.deepEqual(await storage.stat(`${p}/final/sha256-x`), { sizeBytes: bytes.length });
+      const chunks: Buffer[] = [];
+      for await (const c of await storage.get(`${p}/final/sha256-x`)) chunks.push(c as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(bytes));
+      await storage.move(`${p}/final/sha256-x`, `${p}/new-folder/deeper/k`);
+      assert.deepEqual(await storage.stat(`${p}/new-folder/deeper/k`), { sizeBytes: bytes.length });
+    });
+
+    it('move of a missing key rejects with ArtifactNotFoundError and creates nothing', async () => {
+      const p = randomUUID();
+      await assert.rejects(storage.move(`${p}/missing`, `${p}/to`), ArtifactNotFoundError);
+      assert.equal(await storage.stat(`${p}/to`), null);
+      await assert.rejects(storage.move('../x', `${p}/to`), InvalidArtifactKeyError);
+      await assert.rejects(storage.move(`${p}/missing`, '/abs'), InvalidArtifactKeyError);
+    });
+
     it('list yields every key under a prefix in ascending order, across several pages', async () => {
       const ns = namespace();
       const keys = Array.from({ length: 34 }, (_, i) => `${ns}/k${String(i).padStart(3, '0')}`);

@@ -56,6 +56,15 @@ export interface ArtifactStorage {
   delete(key: string): Promise<void>;
 
   /**
+   * Gives the artifact under `from` a new key: afterwards `to` holds its bytes (replacing what was
+   * there) and `from` is gone. Lets a body be streamed in before its content address is known.
+   * The file store renames (atomic); S3 copies on the server (objects up to 5 GiB, S3's limit for
+   * one copy) and then deletes `from`. A missing `from` is `ArtifactNotFoundError`. A failure
+   * after the copy can leave both keys; the caller's cleanup of `from` handles that.
+   */
+  move(from: string, to: string): Promise<void>;
+
+  /**
    * Every key that starts with `prefix` (a plain string prefix as in S3, so "models/ab" matches
    * "models/abc/x"), in ascending byte order, fetched page by page underneath. Pass "" for all.
    * Keys written concurrently with the listing may or may not appear.

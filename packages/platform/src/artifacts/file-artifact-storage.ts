@@ -143,6 +143,18 @@ export class FileArtifactStorage implements ArtifactStorage {
     }
   }
 
+  async move(from: string, to: string): Promise<void> {
+    assertArtifactKey(from);
+    assertArtifactKey(to);
+    const source = this.#pathFor(from);
+    const info = await stat(source).catch((err: unknown) => {
+      if (isMissing(err)) throw new ArtifactNotFoundError(from);
+      throw err;
+    });
+    if (!info.isFile()) throw new ArtifactNotFoundError(from);
+    await this.#moveIntoPlace(source, this.#pathFor(to), to);
+  }
+
   async *list(prefix: string): AsyncIterable<string> {
     assertArtifactPrefix(prefix);
     const slash = prefix.lastIndexOf('/');

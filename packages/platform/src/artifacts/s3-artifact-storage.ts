@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 
-import { Client } from 'minio';
+import { Client, CopyDestinationOptions, CopySourceOptions } from 'minio';
 
 import { ArtifactMeter, pipeThroughMeter } from './artifact-meter.js';
 import {
@@ -253,6 +253,15 @@ export class S3ArtifactStorage implements ArtifactStorage {
       if (errorCode(err) === 'NoSuchKey') return;
       throw this.#translate(err, key);
     }
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    assertArtifactKey(from);
+    assertArtifactKey(to);
+    const source = new CopySourceOptions({ Bucket: this.bucket, Object: this.#keyPrefix + from });
+    const dest = new CopyDestinationOptions({ Bucket: this.bucket, Object: this.#keyPrefix + to });
+    await this.#s3(() => this.#client.copyObject(source, dest), from);
+    await this.delete(from);
   }
 
   async *list(prefix: string): AsyncIterable<string> {

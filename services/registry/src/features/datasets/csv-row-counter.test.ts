@@ -33,6 +33,42 @@ function reference(text: string): { columns: string[]; rows: number } {
   return { columns: out[0]!.fields, rows: out.length - 1 };
 }
 
+/** What the counter must answer for `text`, derived from the parser's records (header 'h…' is never all numbers). */
+function expectedFromParser(text: string): { shape?: CsvShape; code?: string; line?: number } {
+  const p = new CsvParser();
+  const out: CsvRecord[] = [];
+  try {
+    p.push(text, out);
+    p.end(out);
+  } catch (err) {
+    const msg = (err as Error).message;
+    const line = Number(/^line (\d+)/.exec(msg)![1]);
+    // A record that ends before the parse error is reached is checked first.
+    const early = ragged(out, line);
+    if (early) return early;
+    return { code: /never closed/.test(msg) ? 'csv_unterminated_quote' : 'csv_invalid_quote', line };
+  }
+  const header = out[0]!.fields;
+  const seen = new Set<string>();
+  for (const name of header) {
+    if (name.trim() === '' || seen.has(name)) return { code: 'csv_invalid_header', line: out[0]!.line };
+    seen.add(name);
+  }
+  return ragged(out, Infinity) ?? { shape: { columns: header, rows: out.length - 1 } };
+}
+
+function ragged(records: CsvRecord[], before: number): { code: string; line: number } | null {
+  if (records.length === 0) return null;
+  const header = records[0]!.fields;
+  const seen = new Set<string>();
+  for (const name of header) {
+    if (name.trim() === '' || seen.has(name)) return { code: 'csv_invalid_header', line: records[0]!.line };
+    seen.add(name);
+  }
+  const bad = records.slice(1).find((r) => r.line < before && r.fields.length !== header.length);
+  return bad ? { code: 'csv_ragged_row', line: bad.line } : null;
+}
+
 const SAMPLES = [
   'a,b,c\n1,2,3\n4,5,6\n',
   'a,b,c\r\n1,2,3\r\n4,5,6',
@@ -97,6 +133,30 @@ describe('CsvRowCounter', () => {
     assert.match(refused('a,,c\n1,2,3\n').message, /empty name for column 2/);
     assert.match(refused('a,b,a\n1,2,3\n').message, /names "a" twice \(columns 1 and 3\)/);
     assert.throws(() => count(Buffer.from([0x61, 0x2c, 0xff, 0x0a])), { code: 'csv_invalid_header' });
+  });
+
+  it('agrees with @contender/ml on thousands of random small CSVs cut into random chunks', () => {
+    // A seeded generator, so a failure names an input that can be replayed.
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = ['a', 'b', '1', ',', ',', '"', '\n', '\n', '\r', '\r\n', 'é'];
+    for (let t = 0; t < 5000; t++) {
+      const text = 'h' + Array.from({ length: rand(24) }, () => alphabet[rand(alphabet.length)]).join('');
+      const bytes = Buffer.from(text, 'utf8');
+      const cuts = [rand(bytes.length + 1), rand(bytes.length + 1)].sort((x, y) => x - y);
+      const expected = expectedFromParser(text);
+      let got: { shape?: CsvShape; code?: string; line?: number };
+      try {
+        got = { shape: count(bytes, cuts) };
+      } catch (err) {
+        const e = err as { code: string; details: { line: number } };
+        got = { code: e.code, line: e.details.line };
+      }
+      assert.deepEqual(got, expected, `${JSON.stringify(text)} cut at ${cuts}`);
+    }
   });
 
   it('accepts a header without rows', () => {

@@ -105,6 +105,10 @@ export class CsvRowCounter {
           continue;
         }
       }
+      if (this.header && this.state !== State.Quoted && this.state !== State.QuoteInQuoted) {
+        i = this.scanUnquoted(buf, i);
+        if (i >= n) break;
+      }
       switch (this.state) {
         case State.FieldStart:
         case State.Unquoted: {
@@ -178,6 +182,68 @@ export class CsvRowCounter {
     }
   }
 
+  /**
+   * The hot path, once the header is known: unquoted fields, counted in local variables with no
+   * call per field (most rows of most files). Returns where it stopped: the end of the chunk, or
+   * a quote opening a field, which the general loop takes from there.
+   */
+  private scanUnquoted(buf: Buffer, i: number): number {
+    const n = buf.length;
+    const expected = this.header!.length;
+    let fields = this.fieldCount;
+    let len = this.fieldLen;
+    let state = this.state;
+    while (i < n) {
+      const c = buf[i]!;
+      if (c === COMMA) {
+        fields++;
+        len = 0;
+        state = State.FieldStart;
+        i++;
+      } else if (c === LF || c === CR) {
+        fields++;
+        // One empty unquoted field on a line is an empty line: skipped, as the parser does.
+        if (fields !== 1 || len !== 0) {
+          if (fields !== expected) {
+            this.fieldCount = fields;
+            throw this.ragged();
+          }
+          this.rows++;
+        }
+        fields = 0;
+        len = 0;
+        state = State.FieldStart;
+        this.line++;
+        this.recordLine = this.line;
+        i++;
+        if (c === CR) {
+          if (i === n) this.skipLf = true;
+          else if (buf[i] === LF) i++;
+        }
+      } else if (c === QUOTE && state === State.FieldStart) {
+        break;
+      } else {
+        len++;
+        state = State.Unquoted;
+        i++;
+      }
+    }
+    this.fieldCount = fields;
+    this.fieldLen = len;
+    this.state = state;
+    return i;
+  }
+
+  private ragged(): UnprocessableError {
+    const row = this.rows + 1;
+    const header = this.header!;
+    return new UnprocessableError(
+      'csv_ragged_row',
+      `row ${row} (line ${this.recordLine}) has ${this.fieldCount} field${this.fieldCount === 1 ? '' : 's'}; the header has ${header.length} columns`,
+      { line: this.recordLine, row, fields: this.fieldCount, columns: header.length },
+    );
+  }
+
   /** Bytes [from, to) belong to the current field. */
   private take(buf: Buffer, from: number, to: number): void {
     if (to <= from) return;
@@ -211,12 +277,7 @@ export class CsvRowCounter {
       this.header = this.checkHeader(this.headerFields);
       this.headerFields = [];
     } else if (this.fieldCount !== this.header.length) {
-      const row = this.rows + 1;
-      throw new UnprocessableError(
-        'csv_ragged_row',
-        `row ${row} (line ${this.recordLine}) has ${this.fieldCount} field${this.fieldCount === 1 ? '' : 's'}; the header has ${this.header.length} columns`,
-        { line: this.recordLine, row, fields: this.fieldCount, columns: this.header.length },
-      );
+      throw this.ragged();
     } else {
       this.rows++;
     }

@@ -33,7 +33,7 @@ export const datasetRouteSpecs: RouteSpec[] = [
     path: `${P}/datasets/{name}/versions`,
     summary: 'Create a version: multipart upload of a CSV file and its metadata',
     description:
-      'Parts: `file` (the CSV, streamed; its sha256, bytes and rows are counted on the way; over MAX_DATASET_BYTES → 413) and optional `metadata` (JSON: description, tags, source). The first line must name the columns. Refused with 422, naming the 1-based line and row: no header (csv_no_header), an empty or repeated column name (csv_invalid_header), a row with another number of fields than the header (csv_ragged_row), text after a closing quote (csv_invalid_quote), a quoted field never closed (csv_unterminated_quote). A refused upload leaves no row and no object. Versions are numbered 1, 2, 3… per dataset. With an Idempotency-Key, the file\'s sha256 and the metadata part are the request\'s identity.',
+      'Parts: `file` (the CSV, streamed to the artifact store; its sha256, bytes and rows are counted on the way; over MAX_DATASET_BYTES → 413) and optional `metadata` (JSON: description, tags, source). The first line must name the columns. Refused with 422, naming the 1-based line and row: no header (csv_no_header), an empty or repeated column name (csv_invalid_header), a row with another number of fields than the header (csv_ragged_row), text after a closing quote (csv_invalid_quote), a quoted field never closed (csv_unterminated_quote). A refused upload leaves no row and no object. Versions are numbered 1, 2, 3… per dataset. With an Idempotency-Key, the file\'s sha256 and the metadata part are the request\'s identity.',
     role: 'data-scientist',
     idempotent: true,
     rawBody: {

@@ -80,19 +80,19 @@ export class DatasetService {
   }
 
   /**
-   * Numbers and records a version whose object is already stored, in one transaction under the
-   * dataset row's lock (gapless numbers under concurrent uploads). `beforeCommit` runs after the
-   * row is written (the uploader re-checks the object under its lock); `hook` records the
-   * Idempotency-Key answer.
+   * Numbers and records a version, in one transaction under the dataset row's lock (gapless
+   * numbers under concurrent uploads). `beforeLock` runs first in that transaction, before the row
+   * lock, so slow work there (the uploader moves the object into place under its own lock) does not
+   * hold up uploads of other bytes; `hook` records the Idempotency-Key answer.
    */
   async registerVersion(
     name: string,
     v: Omit<NewDatasetVersion, 'datasetId'>,
-    beforeCommit?: (tx: PoolClient) => Promise<void>,
-    hook?: CommitHook,
+    opts: { beforeLock?: (tx: PoolClient) => Promise<void>; hook?: CommitHook } = {},
   ): Promise<DatasetVersion> {
     const { store, audit } = this.deps;
     return withTransaction(this.deps.pool, async (tx) => {
+      if (opts.beforeLock) await opts.beforeLock(tx);
       const d = await store.findDataset(tx, name, { forUpdate: true });
       if (!d) throw new NotFoundError(`dataset "${name}" does not exist`, 'dataset_not_found');
       const version = await store.nextVersion(tx, d.id);
@@ -106,9 +106,8 @@ export class DatasetService {
         action: 'dataset.version_created',
         after: { version, sha256: v.sha256, sizeBytes: v.sizeBytes, rows: v.rows, columns: v.columns.length, source: v.source },
       });
-      if (beforeCommit) await beforeCommit(tx);
       const response = toDatasetVersionResponse((await store.findVersion(tx, d.id, version))!);
-      await hook?.(tx, response);
+      await opts.hook?.(tx, response);
       return response;
     });
   }

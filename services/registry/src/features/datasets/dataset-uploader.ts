@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { DatasetVersionMetadata, type DatasetVersion } from '@contender/contracts';
 import { BadRequestError, parseOrThrow, withTransaction, type ArtifactStorage, type Logger, type Pool } from '@contender/platform';
 import type { Request } from 'express';
@@ -17,7 +17,7 @@ export interface DatasetUploaderDeps {
   store: PgDatasetStore;
   idempotency: IdempotencyService;
   logger: Logger;
-  /** `maxArtifactBytes` is MAX_DATASET_BYTES here. */
+  /** `maxArtifactBytes` is MAX_DATASET_BYTES here; `tmpDir` is unused (the file streams to the store). */
   limits: UploadLimits;
   /** registry_dataset_uploads_rejected_total{reason} */
   rejected: Counter<'reason'>;
@@ -28,15 +28,20 @@ export interface DatasetUploaderDeps {
 /** Dataset objects are content-addressed per dataset: the key names the bytes. */
 export const datasetObjectKey = (dataset: string, sha256: string) => `datasets/${dataset}/sha256-${sha256}.csv`;
 
+/** Where an upload streams before its sha256 is known; the start time lets the sweep tell a stale one. */
+export const datasetStagingKey = (dataset: string, startedAtMs: number) => `datasets/${dataset}/upload-${startedAtMs}-${randomUUID()}.csv`;
+export const DATASET_STAGING_KEY = /^datasets\/[^/]+\/upload-(\d{1,15})-[0-9a-f-]{36}\.csv$/;
+
 /**
- * A dataset version upload from request to committed row. The `file` part streams through a
- * sha256, a byte count and the CSV shape check (header, row count, ragged rows, quotes) to a temp
- * file, so a refused CSV is refused before anything reaches the store; then the object is stored
- * under its content address and the version numbered and recorded in one transaction.
- *
- * Nothing is left half-written, as for model versions: a failure after the object was stored
- * removes it again unless a committed version refers to the same bytes, checked under the same
- * advisory lock a registering transaction holds from its "object still there" check to its commit.
+ * A dataset version upload from request to committed row. The `file` part streams straight to the
+ * artifact store under a staging key, through a sha256, a byte count and the CSV shape check
+ * (header, rows, ragged rows, quotes); it is never held whole, in memory or on disk. A refused CSV
+ * fails the store's put before it completes, which leaves nothing there. Once the sha256 is known,
+ * the staging object moves to its content address inside the transaction that records the
+ * version, under the advisory lock on that address (the one the sweep takes), so the object and
+ * its row appear together; when the address already holds the same bytes, the staging object is
+ * dropped instead. Any failure removes the staging object, and a moved object no committed version
+ * refers to.
  */
 export class DatasetUploader {
   constructor(private readonly deps: DatasetUploaderDeps) {}
@@ -44,8 +49,10 @@ export class DatasetUploader {
   async upload(name: string, req: Request, actor: string): Promise<IdempotentAnswer> {
     const scope = this.deps.idempotency.scope(req);
     const dataset = await this.deps.datasets.requireDataset(name); // 404 before reading the body
+    const { storage } = this.deps;
     const csv = new CsvRowCounter();
     let shape: { columns: string[]; rows: number } | undefined;
+    const staging = datasetStagingKey(dataset.name, Date.now());
     const upload = await receiveUpload(req, this.deps.limits, {
       name: 'file',
       description: 'the CSV file',
@@ -58,23 +65,31 @@ export class DatasetUploader {
           shape = csv.end();
         },
       },
+      sink: {
+        write: async (body) => {
+          await storage.put(staging, body, { maxBytes: this.deps.limits.maxArtifactBytes, contentType: 'text/csv' });
+        },
+        discard: () => storage.delete(staging),
+      },
     }).catch((err: unknown) => {
       this.rejected(err);
       throw err;
     });
     try {
       const fingerprint = scope ? this.deps.idempotency.fingerprint(scope, [upload.file.sha256, canonicalMetadata(upload.metadata)]) : '';
-      return await this.deps.idempotency.run(scope, fingerprint, 201, (hook) => this.register(dataset, upload, shape!, actor, hook));
+      // A replay answers here and the finally drops this upload's staging object.
+      return await this.deps.idempotency.run(scope, fingerprint, 201, (hook) => this.register(dataset, staging, upload, shape!, actor, hook));
     } catch (err) {
       this.rejected(err);
       throw err;
     } finally {
-      await upload.cleanup();
+      await upload.cleanup().catch((err: unknown) => this.deps.logger.error({ err, key: staging }, 'could not remove a staged dataset upload; the sweep will'));
     }
   }
 
   private async register(
     dataset: DatasetRecord,
+    staging: string,
     upload: ReceivedUpload,
     shape: { columns: string[]; rows: number },
     actor: string,
@@ -83,13 +98,9 @@ export class DatasetUploader {
     const meta = parseMetadata(upload.metadata);
     const { sha256, sizeBytes } = upload.file;
     const key = datasetObjectKey(dataset.name, sha256);
-    const put = () => this.deps.storage.put(key, createReadStream(upload.file.path), { expectedSha256: sha256, contentType: 'text/csv' });
-    let stored: string | null = null;
+    const { storage } = this.deps;
+    let moved = false;
     try {
-      if (!(await this.deps.storage.stat(key))) {
-        await put();
-        stored = key;
-      }
       const version = await this.deps.datasets.registerVersion(
         dataset.name,
         {
@@ -98,28 +109,29 @@ export class DatasetUploader {
           rows: shape.rows,
           columns: shape.columns,
           objectKey: key,
-          uri: this.deps.storage.uriFor(key),
+          uri: storage.uriFor(key),
           description: meta.description ?? null,
           tags: meta.tags ?? {},
           source: meta.source ?? null,
           createdBy: actor,
         },
-        async (tx) => {
-          await lockArtifact(tx, key);
-          // A concurrent failed upload of the same bytes may have removed the object between the
-          // stat and this lock; put it back before the row that refers to it commits.
-          if (!(await this.deps.storage.stat(key))) {
-            await put();
-            stored = key;
-          }
+        {
+          beforeLock: async (tx) => {
+            await lockArtifact(tx, key);
+            if (await storage.stat(key)) {
+              await storage.delete(staging); // the same bytes are there already
+            } else {
+              await storage.move(staging, key);
+              moved = true;
+            }
+          },
+          hook,
         },
-        hook,
       );
-      stored = null; // committed: the object belongs to the version
       this.deps.created.inc();
       return version;
     } catch (err) {
-      if (stored) await this.removeIfUnreferenced(stored, sha256);
+      if (moved) await this.removeIfUnreferenced(key, sha256);
       throw err;
     }
   }
@@ -131,7 +143,7 @@ export class DatasetUploader {
         if ((await this.deps.store.countVersionsWithObject(tx, sha256, key)) === 0) await this.deps.storage.delete(key);
       });
     } catch (err) {
-      this.deps.logger.error({ err, key }, 'could not remove the object of a failed dataset upload; it is unreferenced and may be deleted');
+      this.deps.logger.error({ err, key }, 'could not remove the object of a failed dataset upload; it is unreferenced and the sweep will');
     }
   }
 

@@ -1,5 +1,6 @@
 import { withTransaction, type ArtifactStorage, type Logger, type Pool, type PoolClient } from '@contender/platform';
 import type { Counter } from 'prom-client';
+import { DATASET_STAGING_KEY } from '../datasets/dataset-uploader.js';
 import type { PgDatasetStore } from '../datasets/pg-dataset-store.js';
 import type { PgModelStore } from '../models/pg-model-store.js';
 import { lockArtifact } from './version-uploader.js';
@@ -8,8 +9,13 @@ export interface ArtifactSweeperDeps {
   pool: Pool;
   storage: ArtifactStorage;
   store: PgModelStore;
-  /** When given, dataset objects (datasets/<name>/sha256-<hex>.csv) are swept the same way. */
+  /**
+   * When given, dataset objects (datasets/<name>/sha256-<hex>.csv) are swept the same way, and
+   * staged uploads (datasets/<name>/upload-<ms>-<uuid>.csv) older than `stagingMaxAgeMs`.
+   */
   datasets?: PgDatasetStore;
+  /** Default 24 h: a staged upload becomes visible only when it has arrived whole, and is moved or removed at once. */
+  stagingMaxAgeMs?: number;
   logger: Logger;
   removed: Counter;
 }
@@ -47,8 +53,21 @@ export class ArtifactSweeper {
         ? [{ prefix: 'datasets/', pattern: DATASET_OBJECT, what: 'dataset version', refs: (tx: PoolClient, sha: string, key: string) => this.deps.datasets!.countVersionsWithObject(tx, sha, key) }]
         : []),
     ];
+    const staleBefore = Date.now() - (this.deps.stagingMaxAgeMs ?? 24 * 3600 * 1000);
     for (const kind of kinds) {
       for await (const key of this.deps.storage.list(kind.prefix)) {
+        const started = kind.prefix === 'datasets/' ? DATASET_STAGING_KEY.exec(key)?.[1] : undefined;
+        if (started !== undefined) {
+          checked++;
+          // Nothing refers to a staging key; one this old belongs to an upload that died.
+          if (Number(started) < staleBefore) {
+            await this.deps.storage.delete(key);
+            removed.push(key);
+            this.deps.removed.inc();
+            this.deps.logger.warn({ key }, 'removed a staged dataset upload left by an interrupted request');
+          }
+          continue;
+        }
         const sha256 = kind.pattern.exec(key)?.[1];
         if (!sha256) continue;
         checked++;

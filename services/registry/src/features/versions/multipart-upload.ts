@@ -9,11 +9,11 @@ import type { Request } from 'express';
 import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '@contender/platform';
 
 export interface ReceivedUpload {
-  /** The artifact, streamed to a temp file: never held whole in memory. */
+  /** The file, streamed to a temp file (`path`; '' when the spec has a `sink`): never held whole in memory. */
   file: { path: string; sha256: string; sizeBytes: number };
   /** The `metadata` part's text, or null when the request had none. */
   metadata: string | null;
-  /** Removes the temp file. Safe to call more than once. */
+  /** Removes the temp file (or has the sink discard what it wrote). Safe to call more than once. */
   cleanup(): Promise<void>;
 }
 
@@ -36,8 +36,17 @@ export interface FilePartSpec {
   extension: string;
   /** An empty part is passed to `inspect` (which decides) instead of refused with 400. */
   allowEmpty?: boolean;
-  /** Sees every chunk on its way to disk and the end of the part; a throw refuses the upload. */
+  /**
+   * Sees every chunk on its way and the end of the part; a throw refuses the upload. The end is
+   * checked before the body ends, so a sink sees a refused body fail rather than complete.
+   */
   inspect?: { push(chunk: Buffer): void; end(): void };
+  /**
+   * Where the body goes instead of a temp file, e.g. straight to the artifact store. `write`
+   * consumes the body and rejects when it fails (a failed body must leave nothing there);
+   * `discard` removes what `write` stored, and is called by `cleanup` and on any failure.
+   */
+  sink?: { write(body: Readable): Promise<void>; discard(): Promise<void> };
 }
 
 /** A model version's ONNX file. */
@@ -62,8 +71,8 @@ export async function receiveUpload(req: Request, limits: UploadLimits, part: Fi
     throw tooLarge();
   }
 
-  const tmpPath = path.join(limits.tmpDir, `upload-${randomUUID()}${part.extension}`);
-  const cleanup = () => rm(tmpPath, { force: true });
+  const tmpPath = part.sink ? '' : path.join(limits.tmpDir, `upload-${randomUUID()}${part.extension}`);
+  const cleanup = () => (part.sink ? part.sink.discard() : rm(tmpPath, { force: true }));
   let bb: busboy.Busboy;
   try {
     bb = busboy({
@@ -163,11 +172,27 @@ async function writeHashed(
       }
       cb(null, chunk);
     },
+    // Before the body ends: a too-large or refused body fails at its sink instead of completing.
+    flush(cb) {
+      if (truncated || stream.truncated) return cb(tooLarge());
+      try {
+        part.inspect?.end();
+      } catch (err) {
+        return cb(err as Error);
+      }
+      cb();
+    },
   });
-  await pipeline(stream, meter, createWriteStream(dest));
-  if (truncated || stream.truncated) throw tooLarge();
+  if (part.sink) {
+    const [piped, written] = await Promise.allSettled([pipeline(stream, meter), part.sink.write(meter)]);
+    // The body's own refusal (an AppError from the meter) names the cause; else the sink's failure.
+    if (piped.status === 'rejected' && piped.reason instanceof AppError) throw piped.reason;
+    if (written.status === 'rejected') throw written.reason;
+    if (piped.status === 'rejected') throw piped.reason;
+  } else {
+    await pipeline(stream, meter, createWriteStream(dest));
+  }
   if (size === 0 && !part.allowEmpty) throw new BadRequestError(`the "${part.name}" part is empty`, { part: part.name }, 'empty_artifact');
-  part.inspect?.end();
   return { path: dest, sha256: hash.digest('hex'), sizeBytes: size };
 }
 
