@@ -21,10 +21,13 @@ ENV npm_config_fund=false npm_config_audit=false npm_config_update_notifier=fals
 # onnxruntime-node-install=skip: onnxruntime-node's CPU build ships in the package, and its
 # install script would otherwise download CUDA libraries.
 COPY package.json package-lock.json .npmrc ./
+COPY packages/fixtures/package.json packages/fixtures/
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/platform/package.json packages/platform/
 COPY packages/ml/package.json packages/ml/
 COPY packages/sdk/package.json packages/sdk/
+COPY packages/pipeline/package.json packages/pipeline/
+COPY dags/package.json dags/
 COPY services/registry/package.json services/registry/
 COPY services/serving/package.json services/serving/
 COPY services/scheduler/package.json services/scheduler/

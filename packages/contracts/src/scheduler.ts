@@ -80,7 +80,7 @@ export const Run = z.object({
   status: RunStatus,
   /** why a run was skipped */
   reason: z.string().optional(),
-  /** 1, plus one for each takeover (a replica died or shut down while it ran) */
+  /** 1, plus one each time a step of it moved to another replica mid-attempt (its replica died, or shut down) */
   attempt: z.number().int(),
   params: Params,
   createdAt: z.string(),

@@ -1,6 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { withTransaction, type Logger, type Pool } from '@contender/platform';
-import { occurrencesBetween } from '../cron.js';
+import { nextOccurrence, occurrencesBetween } from '../cron.js';
 import type { DagCatalog } from '../features/dags/dag-catalog.js';
 import type { RunService } from '../features/runs/run-service.js';
 import type { PgScheduleStore, ScheduleRow } from '../features/schedules/pg-schedule-store.js';
@@ -131,6 +131,8 @@ export class ScheduleTicker {
     if (until.getTime() <= s.coveredUntil.getTime()) return;
     const dag = this.d.catalog.find(s.dag);
     if (!dag) return;
+    // Nothing missed (the usual case): no lock, no write.
+    if (nextOccurrence(s.cron, s.coveredUntil).getTime() > until.getTime()) return;
     let created = false;
     await withTransaction(this.d.pool, async (tx) => {
       const cur = await this.d.schedules.lock(tx, s.dag, s.model);
