@@ -10,6 +10,10 @@ CREATE TABLE schedule (
   enabled boolean NOT NULL DEFAULT true,
   -- occurrences up to here have been claimed or recorded as missed; the catch-up starts here
   covered_until timestamptz NOT NULL DEFAULT now(),
+  -- occurrences at or before this are never claimed: before the schedule (or its cron, or its
+  -- re-enabling), or already recorded as missed. Ticks do not move it, so a late tick for an
+  -- earlier occurrence still claims it after a later one was claimed.
+  claim_floor timestamptz NOT NULL DEFAULT now(),
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   updated_by text,

@@ -108,10 +108,10 @@ export async function buildSchedulerContainer(
   });
   const metricsRegistry = createMetricsRegistry('scheduler');
   const runStore = new PgRunStore();
-  // eslint-disable-next-line prefer-const -- the metrics read the runner, built after them
-  let runner: Runner | undefined;
+  // The metrics read the runner, which is built after them (it counts into them).
+  const built: { runner?: Runner } = {};
   const metrics = createSchedulerMetrics(metricsRegistry, {
-    runningSteps: () => runner?.runningSteps ?? 0,
+    runningSteps: () => built.runner?.runningSteps ?? 0,
     lastSuccess: () => runStore.lastSuccessByDagModel(pool),
   });
   const dispatcher = new StepDispatcher(boss);
@@ -122,7 +122,7 @@ export async function buildSchedulerContainer(
       return { rows: r.rows };
     },
   };
-  runner = new Runner({
+  const runner = new Runner({
     pool,
     readOnlyDb,
     boss,
@@ -143,6 +143,7 @@ export async function buildSchedulerContainer(
       ...(config.SCHEDULER_TMP_DIR ? { tmpDir: config.SCHEDULER_TMP_DIR } : {}),
     },
   });
+  built.runner = runner;
   const theRunner = runner;
   const scheduleStore = new PgScheduleStore();
   const ticker = new ScheduleTicker({

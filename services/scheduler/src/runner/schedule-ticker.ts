@@ -2,6 +2,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { withTransaction, type Logger, type Pool } from '@contender/platform';
 import { nextOccurrence, occurrencesBetween } from '../cron.js';
 import type { DagCatalog } from '../features/dags/dag-catalog.js';
+import { missedRunPlan } from '../features/runs/run-rules.js';
 import type { RunService } from '../features/runs/run-service.js';
 import type { PgScheduleStore, ScheduleRow } from '../features/schedules/pg-schedule-store.js';
 import type { SchedulerMetrics } from '../scheduler-metrics.js';
@@ -82,11 +83,12 @@ export class ScheduleTicker {
     for (const [key, s] of wanted) {
       if (this.ticking.has(key) || this.stopped) continue;
       const { dag, model, cron: expression } = s;
-      const task = cron.schedule(
-        expression,
-        (ctx) => this.claim(dag, model, expression, ctx.date).catch((err: unknown) => this.d.logger.error({ err, dag, model }, 'claiming an occurrence failed')),
-        { timezone: 'UTC', name: `${dag}/${model}`, suppressMissedWarning: true },
-      );
+      const onTick = (ctx: { date: Date }) =>
+        this.claim(dag, model, expression, ctx.date).catch((err: unknown) => this.d.logger.error({ err, dag, model }, 'claiming an occurrence failed'));
+      const task = cron.schedule(expression, onTick, { timezone: 'UTC', name: `${dag}/${model}`, suppressMissedWarning: true });
+      // node-cron drops a tick that fires over a second late (event loop stalled) as "missed";
+      // claiming it late still beats a run that never happens.
+      task.on('execution:missed', onTick);
       this.ticking.set(key, { cron: expression, task });
     }
     for (const s of enabled) {
@@ -101,8 +103,10 @@ export class ScheduleTicker {
     if (!dag || this.stopped) return;
     const created = await withTransaction(this.d.pool, async (tx) => {
       const s = await this.d.schedules.lock(tx, dagId, model);
-      // Changed or disabled through another replica since this one last synced; or claimed already.
-      if (!s || !s.enabled || s.cron !== expression || scheduledFor.getTime() <= s.coveredUntil.getTime()) return null;
+      // Changed or disabled through another replica since this one last synced; or before the
+      // schedule, or recorded as missed already. A second claim of one occurrence finds the run's
+      // unique index.
+      if (!s || !s.enabled || s.cron !== expression || scheduledFor.getTime() <= s.claimFloor.getTime()) return null;
       const r = await this.d.runs.create(tx, {
         dag,
         model,
@@ -138,25 +142,23 @@ export class ScheduleTicker {
       const cur = await this.d.schedules.lock(tx, s.dag, s.model);
       if (!cur || !cur.enabled || until.getTime() <= cur.coveredUntil.getTime()) return;
       const missed = occurrencesBetween(cur.cron, cur.coveredUntil, until);
-      if (missed.count > 0 && missed.latest) {
-        const n = `${missed.capped ? 'at least ' : ''}${missed.count}`;
-        const what = `${n} occurrence${missed.count === 1 ? '' : 's'} from ${missed.first!.toISOString()} to ${missed.latest.toISOString()} passed with no scheduler replica up to claim ${missed.count === 1 ? 'it' : 'them'}`;
-        const once = dag.missedRuns === 'once';
+      const plan = missedRunPlan(missed, dag.missedRuns);
+      if (plan) {
         const r = await this.d.runs.create(tx, {
           dag,
           model: cur.model,
           params: cur.params,
           trigger: 'schedule',
-          cause: once ? `missed: ${what}; the latest runs once (missedRuns: once)` : `missed: ${what}`,
-          scheduledFor: missed.latest,
+          cause: plan.cause,
+          scheduledFor: plan.scheduledFor,
           createdBy: 'schedule',
           onBadParams: 'record',
-          ...(once ? {} : { skipReason: `missed: ${what} (missedRuns: skip)` }),
+          ...(plan.skipReason ? { skipReason: plan.skipReason } : {}),
         });
         created = r.created && r.status === 'queued';
         this.d.logger.warn({ dag: s.dag, model: s.model, missed: missed.count, policy: dag.missedRuns ?? 'skip' }, 'missed occurrences recorded');
       }
-      await this.d.schedules.cover(tx, s.dag, s.model, until);
+      await this.d.schedules.closeUntil(tx, s.dag, s.model, until);
     });
     if (created) this.d.onRunCreated();
   }

@@ -393,6 +393,25 @@ describe('scheduler API and runner (one replica in-process)', () => {
     });
   });
 
+  describe('claims', () => {
+    it('claims each occurrence once, also when a late tick arrives after a later occurrence was claimed', async () => {
+      await api().put('/api/v1/schedules/quick/claims').set(auth(ds)).send({ cron: '*/10 * * * *' }).expect(201);
+      const t = s.container.ticker;
+      const base = Math.ceil(Date.now() / 600_000) * 600_000;
+      const t1 = new Date(base + 600_000);
+      const t2 = new Date(base + 1_200_000);
+      await t.claim('quick', 'claims', '*/10 * * * *', t2);
+      await t.claim('quick', 'claims', '*/10 * * * *', t1);
+      await Promise.all([t.claim('quick', 'claims', '*/10 * * * *', t1), t.claim('quick', 'claims', '*/10 * * * *', t2)]);
+      const runs = (await api().get('/api/v1/runs?dag=quick&model=claims').set(auth(reader)).expect(200)).body.items;
+      assert.deepEqual(runs.map((r: { scheduledFor: string }) => r.scheduledFor).sort(), [t1.toISOString(), t2.toISOString()]);
+      // A claim for a schedule changed elsewhere (another cron) is refused.
+      await t.claim('quick', 'claims', '* * * * *', new Date(base + 1_800_000));
+      assert.equal((await api().get('/api/v1/runs?dag=quick&model=claims').set(auth(reader)).expect(200)).body.items.length, 2);
+      await api().delete('/api/v1/schedules/quick/claims').set(auth(ds)).expect(204);
+    });
+  });
+
   describe('occurrences missed while no replica was up', () => {
     const downFor = (dag: string, model: string) =>
       s.container.pool.query(`UPDATE scheduler.schedule SET covered_until = now() - interval '1 hour' WHERE dag = $1 AND model = $2`, [dag, model]);

@@ -5,6 +5,7 @@ import { stepPolicy, type DagCatalog } from '../dags/dag-catalog.js';
 import type { StepDispatcher } from '../../runner/step-dispatcher.js';
 import type { SchedulerMetrics } from '../../scheduler-metrics.js';
 import type { PgRunStore, RunFilter } from './pg-run-store.js';
+import { overlapReason } from './run-rules.js';
 
 export interface CreateRunRequest {
   dag: DagDefinition;
@@ -85,10 +86,10 @@ export class RunService {
       status = 'skipped';
       reason = r.skipReason;
     } else {
-      const active = await this.d.store.countActive(tx, r.dag.id, r.model);
-      if (active >= max) {
+      const overlap = overlapReason(r.dag.id, r.model, await this.d.store.countActive(tx, r.dag.id, r.model), max);
+      if (overlap) {
         status = 'skipped';
-        reason = `overlap: ${active} run${active === 1 ? '' : 's'} of ${r.dag.id} for ${r.model} already active (maxActiveRuns ${max})`;
+        reason = overlap;
       }
     }
     const id = await this.d.store.insert(tx, {

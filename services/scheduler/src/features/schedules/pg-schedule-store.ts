@@ -7,6 +7,7 @@ export interface ScheduleRow {
   params: Record<string, unknown>;
   enabled: boolean;
   coveredUntil: Date;
+  claimFloor: Date;
   createdAt: Date;
   updatedAt: Date;
   updatedBy: string | null;
@@ -19,6 +20,7 @@ interface Row {
   params: Record<string, unknown>;
   enabled: boolean;
   covered_until: Date;
+  claim_floor: Date;
   created_at: Date;
   updated_at: Date;
   updated_by: string | null;
@@ -31,6 +33,7 @@ const map = (r: Row): ScheduleRow => ({
   params: r.params,
   enabled: r.enabled,
   coveredUntil: r.covered_until,
+  claimFloor: r.claim_floor,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   updatedBy: r.updated_by,
@@ -63,7 +66,8 @@ export class PgScheduleStore {
        VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (dag, model) DO UPDATE SET cron = EXCLUDED.cron, params = EXCLUDED.params, enabled = EXCLUDED.enabled,
          updated_by = EXCLUDED.updated_by, updated_at = now(),
-         covered_until = CASE WHEN $7 THEN now() ELSE scheduler.schedule.covered_until END
+         covered_until = CASE WHEN $7 THEN now() ELSE scheduler.schedule.covered_until END,
+         claim_floor = CASE WHEN $7 THEN now() ELSE scheduler.schedule.claim_floor END
        RETURNING *`,
       [s.dag, s.model, s.cron, JSON.stringify(s.params), s.enabled, s.by, s.coverFromNow],
     );
@@ -75,8 +79,16 @@ export class PgScheduleStore {
     return (rowCount ?? 0) > 0;
   }
 
-  /** Occurrences up to `until` are handled (never moves back). */
-  async cover(tx: Queryable, dag: string, model: string, until: Date): Promise<void> {
-    await tx.query('UPDATE scheduler.schedule SET covered_until = greatest(covered_until, $3) WHERE dag = $1 AND model = $2', [dag, model, until]);
+  /** A tick claimed the occurrence at `at` (never moves back). */
+  async cover(tx: Queryable, dag: string, model: string, at: Date): Promise<void> {
+    await tx.query('UPDATE scheduler.schedule SET covered_until = greatest(covered_until, $3) WHERE dag = $1 AND model = $2', [dag, model, at]);
+  }
+
+  /** The catch-up handled every occurrence up to `until`: none of them is claimed by a late tick after this. */
+  async closeUntil(tx: Queryable, dag: string, model: string, until: Date): Promise<void> {
+    await tx.query(
+      'UPDATE scheduler.schedule SET covered_until = greatest(covered_until, $3), claim_floor = greatest(claim_floor, $3) WHERE dag = $1 AND model = $2',
+      [dag, model, until],
+    );
   }
 }
