@@ -39,6 +39,7 @@ const base = {
   ARTIFACT_STORE: `file://${path.join(dataDir, 'artifacts')}`,
   REGISTRY_URL: `http://127.0.0.1:${ports.registry}`,
   SERVING_URL: `http://127.0.0.1:${ports.serving}`,
+  SCHEDULER_URL: `http://127.0.0.1:${ports.scheduler}`,
   ...process.env,
 };
 // Secrets are handed out per service below, never inherited by every child.

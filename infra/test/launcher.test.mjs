@@ -72,7 +72,7 @@ describe('npm start from a fresh clone', { timeout: 600_000 }, () => {
   async function upThenStop(label) {
     const run = launch(clone.dir, env());
     assert.equal(await run.settled, 'up', `${label}: the platform did not come up:\n${run.output()}`);
-    for (const s of ['registry', 'serving']) assert.match(run.output(), new RegExp(`\\[start\\] ${s} ready`), label);
+    for (const s of ['registry', 'serving', 'scheduler']) assert.match(run.output(), new RegExp(`\\[start\\] ${s} ready`), label);
     run.child.kill('SIGTERM');
     await run.exited;
     assert.deepEqual(await portsInUse(Object.values(ports)), [], `${label}: a process outlived npm start`);
@@ -81,7 +81,7 @@ describe('npm start from a fresh clone', { timeout: 600_000 }, () => {
 
   it('comes up on a new database, writes its keys with mode 0600, and leaves nothing running when stopped', async () => {
     await upThenStop('first start');
-    for (const f of ['admin-key', 'serving-key']) {
+    for (const f of ['admin-key', 'serving-key', 'scheduler-key']) {
       const file = path.join(clone.dir, '.data', f);
       assert.ok(existsSync(file), `${f} written`);
       assert.equal(statSync(file).mode & 0o777, 0o600, `${f} is private`);
