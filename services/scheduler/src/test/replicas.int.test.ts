@@ -196,4 +196,32 @@ describe('two scheduler processes on one database', () => {
     assert.equal(await counter.count({ runId: String(runId), step: 'after' }), 1);
     assert.deepEqual(run.steps[1].history.map((h: { outcome: string }) => h.outcome), ['interrupted', 'succeeded']);
   });
+
+  it('after a SIGKILL in a step that registered a version, the resumed step registers no second one', async () => {
+    if (alive().length < 2) await startReplica(`extra-${replicas.length}`);
+    const admin = { authorization: `Bearer ${registry.adminKey}`, 'content-type': 'application/json' };
+    const created = await fetch(`${registry.url}/api/v1/models`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'killed', task: 'binary_classification' }) });
+    assert.equal(created.status, 201);
+    const [a] = alive() as [Replica];
+    const { runId } = await call(a, 'POST', '/dags/register/runs', { model: 'killed' });
+    const victimPid = await waitFor('the version to be registered', async () => {
+      const { rows } = await pool.query<{ pid: number }>(`SELECT pid FROM public.${COUNTER_TABLE} WHERE run_id = $1 AND step = 'upload'`, [String(runId)]);
+      return rows[0]?.pid;
+    });
+    const victim = replicas.find((r) => r.proc.pid === victimPid)!;
+    victim.proc.kill('SIGKILL');
+    await victim.exited;
+    await waitFor('the step to run again after the takeover', async () => ((await counter.count({ runId: String(runId), step: 'upload' })) === 2 ? true : undefined), 60_000, 100);
+    await pool.query(`INSERT INTO public.${RELEASE_TABLE} (run_id) VALUES ($1)`, [String(runId)]);
+    const survivor = alive()[0]!;
+    const run = await waitFor('the run to finish', async () => {
+      const r = await call(survivor, 'GET', `/runs/${runId}`);
+      return ['succeeded', 'failed'].includes(r.status) ? r : undefined;
+    });
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+    const versions = (await (await fetch(`${registry.url}/api/v1/models/killed/versions`, { headers: admin })).json()) as { items: Array<{ version: number }> };
+    assert.deepEqual(versions.items.map((v) => v.version), [1], 'exactly one version in the registry');
+    assert.deepEqual(run.steps[0].output, { version: 1 }, 'the resumed step got the first answer back');
+    assert.equal(await counter.count({ runId: String(runId), step: 'after' }), 1);
+  });
 });
