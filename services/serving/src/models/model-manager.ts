@@ -73,6 +73,9 @@ export class ModelManager {
       sub.on('message', this.onMessage);
       // ioredis re-subscribes by itself after a reconnect; messages published while it was away
       // are lost, so every reconnect after the first also triggers a reconciliation.
+      // The connection opens when the container is built, so it is often ready before start():
+      // that first ready has then already happened and the next one is a reconnect.
+      if (sub.status === 'ready') this.subscriberReadyCount = 1;
       sub.on('ready', this.onSubscriberReady);
       sub.subscribe(REGISTRY_EVENTS_CHANNEL).catch((err: unknown) => {
         this.deps.logger.warn({ err }, 'subscribing to registry events failed; relying on the reconcile timer');
