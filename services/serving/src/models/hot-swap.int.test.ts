@@ -105,7 +105,8 @@ describe('hot swap: following the registry without a failed request', () => {
     assert.equal(serving.container.models.get('swap')?.previousChampion?.version, 1, 'the old champion stays warm for fallback');
   });
 
-  it('downloads, checks and warms a champion it has not loaded before routing to it, failing no request meanwhile', async () => {
+  // The sha256 check on load is shown in artifact-integrity.int.test.ts.
+  it('loads and warms a champion it was not serving before routing to it, failing no request meanwhile', async () => {
     const answers: Answer[] = [];
     let stop = false;
     const load = (async () => {

@@ -2,6 +2,7 @@ import { challengerBucketCount, REGISTRY_EVENTS_CHANNEL, RegistryEventMessage, t
 import type { Logger, ReadinessCheck, Redis } from '@contender/platform';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import type { RegistryClient } from '../registry/registry-client.js';
+import { ArtifactIntegrityError } from './artifact-cache.js';
 import type { ManagedVersion, ServedModel, VersionLoader } from './served-model.js';
 
 export interface ModelManagerDeps {
@@ -288,7 +289,7 @@ export class ModelManager {
           },
           (err: unknown) => {
             this.failures.set(key, `${d.model} v${deployed.version}: ${(err as Error).message}`);
-            this.deps.metrics.modelLoads.labels('error').inc();
+            this.deps.metrics.modelLoads.labels(err instanceof ArtifactIntegrityError ? 'corrupt' : 'error').inc();
             this.deps.logger.error({ err, model: d.model, version: deployed.version }, 'model version failed to load');
             return null;
           },
