@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from '@contender/platform/testi
 import { startTestRegistry, type TestRegistry } from '@contender/registry/testing';
 import { startTestServing, type TestServing } from '../testing.js';
 import { JsonClient } from '../test/http-client.js';
-import { startRedisServer, type TestRedisServer } from '../test/redis-server.js';
+import { startRedisServer, type TestRedisServer } from '@contender/platform/testing';
 import { RegistryAdmin, TREECL2, TREECL2_FEATURES, fixture } from '../test/registry-fixtures.js';
 
 const features = (i: number) => Object.fromEntries(TREECL2_FEATURES.map((n, j) => [n, ((i * 31 + j * 7) % 100) / 25 - 2]));

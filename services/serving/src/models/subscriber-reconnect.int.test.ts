@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedisServer, type TestRedisServer } from '../test/redis-server.js';
+import { startRedisServer, type TestRedisServer } from '@contender/platform/testing';
 import { startServingFixture, type ServingFixture } from '../testing/serving-fixture.js';
 import { waitFor } from '../testing/wait-for.js';
 
