@@ -54,15 +54,28 @@ describe('migrations and transactions against Postgres', () => {
   });
 
   it('creates a missing database and leaves an existing one alone', async () => {
+    const name = `${db.name}_extra`;
     const url = new URL(db.url);
-    url.pathname = `/${db.name}_extra`;
-    await ensureDatabase(url.toString());
-    await ensureDatabase(url.toString());
-    const extra = createPool(url.toString(), { max: 1 });
-    await extra.query('SELECT 1');
-    await extra.end();
+    url.pathname = `/${name}`;
     const admin = createPool(db.url, { max: 1 });
-    await admin.query(`DROP DATABASE "${db.name}_extra"`);
-    await admin.end();
+    const exists = async () => (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+    try {
+      assert.equal(await exists(), false, 'missing before');
+      await ensureDatabase(url.toString());
+      assert.equal(await exists(), true, 'created');
+      const extra = createPool(url.toString(), { max: 1 });
+      try {
+        await extra.query('CREATE TABLE kept (id int)');
+        await extra.query('INSERT INTO kept VALUES (42)');
+        await ensureDatabase(url.toString());
+        const { rows } = await extra.query('SELECT id FROM kept');
+        assert.deepEqual(rows, [{ id: 42 }], 'the existing database and what it holds are untouched');
+      } finally {
+        await extra.end();
+      }
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
+      await admin.end();
+    }
   });
 });

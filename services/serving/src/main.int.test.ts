@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,7 +63,7 @@ describe('the serving process (dist/main.js)', () => {
   });
 
   /** Starts main.js with its own database, folders and Redis prefix; resolves once /readyz is 200. */
-  async function start(env: Record<string, string>): Promise<{ proc: ChildProcess; port: number; db: TestDatabase; exited: Promise<number | null> }> {
+  async function start(env: Record<string, string>): Promise<{ proc: ChildProcess; port: number; db: TestDatabase; tmp: string; exited: Promise<number | null> }> {
     const db = await createTestDatabase('serving_main');
     const tmp = await mkdtemp(path.join(os.tmpdir(), 'contender-serving-main-'));
     const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -91,7 +91,8 @@ describe('the serving process (dist/main.js)', () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       await exited;
     });
-    const deadline = Date.now() + 30_000;
+    // A deadline, not a figure: a start takes a few seconds, far longer on a loaded 2-core machine.
+    const deadline = Date.now() + 120_000;
     for (;;) {
       const ok = await call(port, 'GET', '/readyz').then(
         (r) => r.status === 200,
@@ -99,10 +100,10 @@ describe('the serving process (dist/main.js)', () => {
       );
       if (ok) break;
       if (proc.exitCode !== null) throw new Error(`main.js exited with ${proc.exitCode}`);
-      if (Date.now() > deadline) throw new Error('main.js not ready within 30 s');
+      if (Date.now() > deadline) throw new Error('main.js not ready within 120 s');
       await new Promise((r) => setTimeout(r, 100));
     }
-    return { proc, port, db, exited };
+    return { proc, port, db, tmp, exited };
   }
 
   async function rowCount(db: TestDatabase): Promise<number> {
@@ -145,5 +146,47 @@ describe('the serving process (dist/main.js)', () => {
     s.proc.kill('SIGTERM');
     assert.equal(await s.exited, 0);
     assert.equal(await rowCount(s.db), n, 'both workers flushed on shutdown');
+  });
+  it('replaces a worker that dies with one that takes over its spill folder, and keeps answering', async () => {
+    const s = await start({ SERVING_WORKERS: '2' });
+    const workerPids = () =>
+      execFileSync('pgrep', ['-P', String(s.proc.pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number)
+        .sort();
+    // The index a worker was forked with (its spill folder is worker-<index>), from its environment.
+    const indexOf = async (pid: number) =>
+      (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').find((e) => e.startsWith('SERVING_WORKER_INDEX='))?.split('=')[1];
+    const before = workerPids();
+    assert.equal(before.length, 2);
+    const killedIndex = await indexOf(before[0]!);
+    const spill = path.join(s.tmp, 'spill');
+    assert.deepEqual((await readdir(spill)).sort(), ['worker-0', 'worker-1']);
+
+    process.kill(before[0]!, 'SIGKILL');
+    const deadline = Date.now() + 30_000;
+    let after = workerPids();
+    while (!(after.length === 2 && !after.includes(before[0]!))) {
+      if (Date.now() > deadline) throw new Error(`no replacement worker: ${after.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 50));
+      after = workerPids();
+    }
+    assert.ok(after.includes(before[1]!), 'the other worker kept running');
+    const replacement = after.find((p) => !before.includes(p))!;
+    assert.equal(await indexOf(replacement), killedIndex, "the replacement has the dead worker's index, so its spill folder");
+    // The replacement keeps its predecessor's index, so its spill folder: no third folder.
+    assert.deepEqual((await readdir(spill)).sort(), ['worker-0', 'worker-1']);
+    let answered = 0;
+    for (let i = 0; i < 20; i++) {
+      const r = await call(s.port, 'POST', '/predict', key, { model: 'credit', features: FEATURES });
+      // A connection may reach the replacement before it listens: the primary only hands
+      // connections to listening workers, so every request is answered.
+      assert.equal(r.status, 200, r.text);
+      answered++;
+    }
+    s.proc.kill('SIGTERM');
+    assert.equal(await s.exited, 0);
+    assert.equal(await rowCount(s.db), answered);
   });
 });

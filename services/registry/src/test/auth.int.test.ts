@@ -1,6 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import { REGISTRY_EVENTS_CHANNEL } from '@contender/contracts';
+import { createRedisSubscriber } from '@contender/platform';
+import { startRedisServer } from '@contender/platform/testing';
 import { startTestRegistry, type TestRegistry } from '../testing.js';
 import { auth } from './fixtures.js';
 
@@ -132,20 +135,54 @@ describe('API keys, roles and request errors', () => {
 });
 
 describe('a Redis outage at the registry', () => {
-  it('still commits changes and answers them, counting each event it could not publish', async () => {
-    // Port 1 on loopback: nothing listens there, so every publish fails at once.
-    const reg = await startTestRegistry({ redisUrl: 'redis://127.0.0.1:1' });
+  it('publishes while Redis is up; while it is down still commits and answers changes, counting each event it could not publish, and /readyz says so; recovers when Redis is back', async () => {
+    const redis = await startRedisServer();
+    const reg = await startTestRegistry({ redisUrl: redis.url });
+    const sub = createRedisSubscriber(redis.url);
+    const seen: string[] = [];
+    sub.on('message', (_channel: string, message: string) => seen.push((JSON.parse(message) as { model: string | null }).model ?? ''));
+    const readyRedis = async () => (await request(reg.app).get('/readyz')).body.checks.redis.ok as boolean;
+    const failures = async () => {
+      const text = (await request(reg.app).get('/metrics').expect(200)).text;
+      return Number(/registry_event_publish_failures_total\{service="registry"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
     try {
+      await sub.subscribe(REGISTRY_EVENTS_CHANNEL);
       const key = await reg.createKey('data-scientist');
-      await request(reg.app).post('/api/v1/models').set(auth(key)).send({ name: 'no-redis', task: 'regression' }).expect(201);
-      const model = await request(reg.app).get('/api/v1/models/no-redis').set(auth(key)).expect(200);
-      assert.equal(model.body.name, 'no-redis');
-      const metrics = await request(reg.app).get('/metrics').expect(200);
-      assert.match(metrics.text, /registry_event_publish_failures_total\{service="registry"\} 1\b/);
-      const ready = await request(reg.app).get('/readyz').expect(200);
+      const create = (name: string) => request(reg.app).post('/api/v1/models').set(auth(key)).send({ name, task: 'regression' }).expect(201);
+
+      await create('while-up');
+      await waitFor(() => seen.includes('while-up'), 'the event published while Redis is up');
+      assert.equal(await readyRedis(), true);
+      assert.equal(await failures(), 0);
+
+      await redis.stop();
+      await create('while-down');
+      assert.equal((await request(reg.app).get('/api/v1/models/while-down').set(auth(key)).expect(200)).body.name, 'while-down');
+      assert.equal(await failures(), 1, 'the lost event is counted');
+      const ready = await request(reg.app).get('/readyz');
+      assert.equal(ready.status, 200, 'degraded, not unready: Redis only carries change events');
       assert.equal(ready.body.checks.redis.ok, false);
+
+      await redis.start();
+      await waitFor(async () => (await readyRedis()) && sub.status === 'ready', 'the registry and the subscriber to reconnect');
+      await create('after');
+      await waitFor(() => seen.includes('after'), 'the event published after Redis came back');
+      assert.equal(await failures(), 1, 'nothing more lost');
+      assert.ok(!seen.includes('while-down'), 'an event lost in the outage is not replayed (serving reconciles instead)');
     } finally {
+      sub.disconnect();
       await reg.close();
+      await redis.stop();
     }
   });
 });
+
+/** Polls with a deadline; never a fixed sleep. */
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

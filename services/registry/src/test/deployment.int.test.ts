@@ -121,6 +121,25 @@ describe('aliases, traffic, promotion, rollback and the audit trail', () => {
     assert.deepEqual(forced.aliases, { champion: 3 });
   });
 
+  it('with metricGoal minimize, promotes the challenger with the lower value and blocks the higher one, naming both numbers', async () => {
+    await createModel(reg.app, key, { name: 'pmin', task: 'binary_classification', primaryMetric: 'log_loss', metricGoal: 'minimize' }).expect(201);
+    const withLoss = async (logLoss: number) =>
+      (await uploadVersion(reg.app, key, 'pmin', bytes, { featureNames: TREECL2_FEATURES, metrics: { log_loss: logLoss } }).expect(201)).body.version as number;
+    await put(`pmin/aliases/champion`, { version: await withLoss(0.41) }).expect(200);
+    await put(`pmin/aliases/challenger`, { version: await withLoss(0.37) }).expect(200);
+    const promoted = (await post('pmin/promote', { reason: 'lower log loss' }).expect(200)).body;
+    assert.equal(promoted.aliases.champion, 2);
+    const gate = ((await events('pmin')).at(-1)!.after as { gate: Record<string, unknown> }).gate;
+    assert.deepEqual(gate, { metric: 'log_loss', goal: 'minimize', challenger: { version: 2, value: 0.37 }, champion: { version: 1, value: 0.41 }, passed: true, forced: false });
+
+    await put(`pmin/aliases/challenger`, { version: await withLoss(0.52) }).expect(200);
+    const res = await post('pmin/promote').expect(409);
+    assert.equal(res.body.error.code, 'promotion_gate_failed');
+    assert.match(res.body.error.message, /challenger version 3 has log_loss 0\.52, above champion version 2's 0\.37/);
+    assert.equal(res.body.error.details.goal, 'minimize');
+    assert.equal((await getModel('pmin')).aliases.champion, 2, 'the champion stays');
+  });
+
   it('makes the challenger champion when there is no champion yet', async () => {
     await createModel(reg.app, key, { name: 'p2', task: 'binary_classification' }).expect(201);
     await register('p2');

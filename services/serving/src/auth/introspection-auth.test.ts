@@ -215,7 +215,11 @@ describe('IntrospectionAuth', () => {
   it('refuses a weaker role with 403 naming the role needed', () => {
     assert.throws(
       () => IntrospectionAuth.requireRole({ name: 'bob', role: 'reader', keyId: 3 }, 'predictor', 'POST /predict'),
-      /POST \/predict needs role predictor or above; key "bob" has role reader/,
+      (err: unknown) =>
+        err instanceof AppError &&
+        err.status === 403 &&
+        err.code === 'forbidden' &&
+        /POST \/predict needs role predictor or above; key "bob" has role reader/.test(err.message),
     );
     IntrospectionAuth.requireRole({ name: 'ann', role: 'admin', keyId: 4 }, 'predictor', 'POST /predict');
   });

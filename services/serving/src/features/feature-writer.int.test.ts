@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { createLogger, createRedis, type Redis } from '@contender/platform';
-import { startRedisServer, type TestRedisServer } from '../test/redis-server.js';
+import { startRedisServer, type TestRedisServer } from '@contender/platform/testing';
 import { FeatureWriter } from './feature-writer.js';
 
 const logger = createLogger('serving', 'silent');

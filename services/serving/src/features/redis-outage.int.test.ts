@@ -6,7 +6,7 @@ import { startTestRegistry, type TestRegistry } from '@contender/registry/testin
 import { startTestServing, type TestServing } from '../testing.js';
 import { JsonClient, type JsonResponse } from '../test/http-client.js';
 import { metricValue } from '../test/metric-value.js';
-import { startRedisServer, type TestRedisServer } from '../test/redis-server.js';
+import { startRedisServer, type TestRedisServer } from '@contender/platform/testing';
 import { RegistryAdmin, TREECL2, TREECL2_FEATURES, fixture } from '../test/registry-fixtures.js';
 
 const features = (i: number) => Object.fromEntries(TREECL2_FEATURES.map((n, j) => [n, ((i + j) % 10) / 5 - 1]));

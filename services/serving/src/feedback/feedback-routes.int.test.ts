@@ -1,18 +1,11 @@
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RequestHandler } from 'express';
 import request from 'supertest';
-import { roleAtLeast, Role } from '@contender/contracts';
-import {
-  createHttpApp,
-  createLogger,
-  createMetricsRegistry,
-  createPool,
-  finishHttpApp,
-  ForbiddenError,
-  UnauthorizedError,
-  type Pool,
-} from '@contender/platform';
+import { ROLES, type Role } from '@contender/contracts';
+import { createHttpApp, createLogger, createMetricsRegistry, createPool, finishHttpApp, type Pool } from '@contender/platform';
+import { startTestRegistry, type TestRegistry } from '@contender/registry/testing';
+import { IntrospectionAuth } from '../auth/introspection-auth.js';
+import { HttpRegistryClient } from '../registry/registry-client.js';
 import { startTcpProxy } from '../testing/tcp-proxy.js';
 import { PredictionLog } from '../prediction-log/prediction-log.js';
 import { PgPredictionStore } from '../prediction-log/pg-prediction-store.js';
@@ -26,15 +19,11 @@ let pool: Pool;
 let store: PgPredictionStore;
 const cleanups: (() => Promise<void>)[] = [];
 
-/** The real auth is another module's; this stub takes the caller's role from a header. */
-const requireRole =
-  (required: Role): RequestHandler =>
-  (req, _res, next) => {
-    const role = Role.safeParse(req.header('x-test-role'));
-    if (!role.success) return next(new UnauthorizedError());
-    if (!roleAtLeast(role.data, required)) return next(new ForbiddenError(`requires role ${required} or above`));
-    next();
-  };
+let registry: TestRegistry;
+let auth: IntrospectionAuth;
+/** A real key of each role, checked by the real introspection auth against a real registry. */
+const keys = {} as Record<Role, string>;
+const as = (role: string) => `Bearer ${keys[role as Role]}`;
 
 async function newApp(opts: { log?: PredictionLog; notFoundGraceMs?: number } = {}) {
   let log = opts.log;
@@ -59,7 +48,7 @@ async function newApp(opts: { log?: PredictionLog; notFoundGraceMs?: number } = 
     readiness: async () => ({ ready: true, checks: {} }),
     openapi: () => ({}),
   });
-  app.use(feedbackRoutes({ pool, log, requireRole, notFoundGraceMs: opts.notFoundGraceMs ?? 0 }));
+  app.use(feedbackRoutes({ pool, log, requireRole: (role) => auth.middleware(role), notFoundGraceMs: opts.notFoundGraceMs ?? 0 }));
   return { app: finishHttpApp(app, logger), log };
 }
 
@@ -73,6 +62,10 @@ const feedbackRows = async (id: string) =>
   (await pool.query('SELECT label, at, received_at, prediction_at FROM serving.feedback WHERE prediction_id = $1', [id])).rows;
 
 before(async () => {
+  registry = await startTestRegistry();
+  for (const role of ROLES) keys[role] = await registry.createKey(role);
+  const client = new HttpRegistryClient({ url: registry.url, apiKey: await registry.createKey('predictor'), timeoutMs: 5_000 });
+  auth = new IntrospectionAuth({ introspect: (key) => client.introspect(key), logger, ttlMs: 60_000 });
   env = await setUpLogDatabase('feedback_routes');
   pool = env.pool;
   store = new PgPredictionStore(pool, { writeTimeoutMs: 5_000 });
@@ -82,6 +75,7 @@ afterEach(async () => {
 });
 after(async () => {
   await env.tearDown();
+  await registry.close();
 });
 
 describe('POST /feedback', () => {
@@ -89,7 +83,7 @@ describe('POST /feedback', () => {
   beforeEach(async () => {
     ({ app } = await newApp());
   });
-  const post = (body: unknown, role = 'predictor') => request(app).post('/feedback').set('x-test-role', role).send(body as object);
+  const post = (body: unknown, role = 'predictor') => request(app).post('/feedback').set('authorization', as(role)).send(body as object);
 
   it('stores the outcome of a logged prediction and answers 202 with it', async () => {
     const p = await logged();
@@ -202,7 +196,7 @@ describe('POST /feedback', () => {
   }
 
   it('answers 400 malformed_json for a body that is not JSON', async () => {
-    const res = await request(app).post('/feedback').set('x-test-role', 'predictor').type('json').send('{"predictionId":');
+    const res = await request(app).post('/feedback').set('authorization', as('predictor')).type('json').send('{"predictionId":');
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, 'malformed_json');
   });
@@ -213,10 +207,10 @@ describe('POST /feedback for predictions not yet in the table', () => {
     const { app, log } = await newApp();
     const p = makeRecord({ entityId: 'buffered-entity' });
     log.append(p);
-    const res = await request(app).post('/feedback').set('x-test-role', 'predictor').send({ predictionId: p.id, label: 1 });
+    const res = await request(app).post('/feedback').set('authorization', as('predictor')).send({ predictionId: p.id, label: 1 });
     assert.equal(res.status, 202);
     await log.flush();
-    const list = await request(app).get('/predictions').set('x-test-role', 'reader').query({ entityId: 'buffered-entity' });
+    const list = await request(app).get('/predictions').set('authorization', as('reader')).query({ entityId: 'buffered-entity' });
     assert.equal(list.body.items[0].outcome.label, 1);
   });
 
@@ -247,13 +241,13 @@ describe('POST /feedback for predictions not yet in the table', () => {
     await log.flush();
     assert.equal(log.hasSpillBacklog(), true);
 
-    const during = await request(app).post('/feedback').set('x-test-role', 'predictor').send({ predictionId: p.id, label: 1 });
+    const during = await request(app).post('/feedback').set('authorization', as('predictor')).send({ predictionId: p.id, label: 1 });
     assert.equal(during.status, 503);
     assert.equal(during.body.error.code, 'prediction_log_catching_up');
 
     proxy.restore();
     await waitFor(() => !log.hasSpillBacklog(), { what: 'the replay' });
-    const afterReplay = await request(app).post('/feedback').set('x-test-role', 'predictor').send({ predictionId: p.id, label: 1 });
+    const afterReplay = await request(app).post('/feedback').set('authorization', as('predictor')).send({ predictionId: p.id, label: 1 });
     assert.equal(afterReplay.status, 202);
   });
 });
@@ -264,7 +258,7 @@ describe('GET /predictions', () => {
   beforeEach(async () => {
     ({ app, log } = await newApp());
   });
-  const get = (query: Record<string, unknown>, role = 'reader') => request(app).get('/predictions').set('x-test-role', role).query(query);
+  const get = (query: Record<string, unknown>, role = 'reader') => request(app).get('/predictions').set('authorization', as(role)).query(query);
   const t0 = Date.parse('2026-11-01T10:00:00Z');
 
   it("lists an entity's predictions newest first, with their outcomes or null", async () => {
@@ -272,7 +266,7 @@ describe('GET /predictions', () => {
     const older = await logged({ entityId, at: new Date(t0), version: 3, variant: 'champion', score: 0.2, label: 0 });
     const newer = await logged({ entityId, at: new Date(t0 + 60_000), version: 4, variant: 'challenger', score: 0.9, label: 1, fallback: true });
     await logged({ entityId: `${entityId}-other`, at: new Date(t0 + 120_000) });
-    await request(app).post('/feedback').set('x-test-role', 'predictor').send({ predictionId: older.id, label: 1, at: '2026-11-02T00:00:00Z' });
+    await request(app).post('/feedback').set('authorization', as('predictor')).send({ predictionId: older.id, label: 1, at: '2026-11-02T00:00:00Z' });
 
     const res = await get({ entityId });
     assert.equal(res.status, 200);
@@ -313,7 +307,7 @@ describe('GET /predictions', () => {
     log.append(makeRecord({ entityId: 'someone-else', requestId: entityId }));
     log.append(makeRecord({ entityId, model: 'churn' }));
     assert.equal(
-      (await request(app).post('/feedback').set('x-test-role', 'predictor').send({ predictionId: pending1.id, label: 1 })).status,
+      (await request(app).post('/feedback').set('authorization', as('predictor')).send({ predictionId: pending1.id, label: 1 })).status,
       202,
     );
 

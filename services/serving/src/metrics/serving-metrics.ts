@@ -101,7 +101,7 @@ export class ServingMetrics {
     });
     this.modelLoads = new Counter({
       name: 'serving_model_loads_total',
-      help: 'Model version loads (download, sha256 check, session, warm-up) by result',
+      help: 'Model version loads (download, sha256 check, session, warm-up) by result: ok, corrupt (the bytes do not match the sha256 the registry recorded), error (any other failure)',
       labelNames: ['result'] as const,
       registers,
     });

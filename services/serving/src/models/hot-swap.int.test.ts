@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from '@contender/platform/testi
 import { startTestRegistry, type TestRegistry } from '@contender/registry/testing';
 import { startTestServing, type TestServing } from '../testing.js';
 import { JsonClient } from '../test/http-client.js';
-import { startRedisServer, type TestRedisServer } from '../test/redis-server.js';
+import { startRedisServer, type TestRedisServer } from '@contender/platform/testing';
 import { RegistryAdmin, TREECL2, TREECL2_FEATURES, fixture } from '../test/registry-fixtures.js';
 
 const features = (i: number) => Object.fromEntries(TREECL2_FEATURES.map((n, j) => [n, ((i * 31 + j * 7) % 100) / 25 - 2]));
@@ -105,7 +105,8 @@ describe('hot swap: following the registry without a failed request', () => {
     assert.equal(serving.container.models.get('swap')?.previousChampion?.version, 1, 'the old champion stays warm for fallback');
   });
 
-  it('downloads, checks and warms a champion it has not loaded before routing to it, failing no request meanwhile', async () => {
+  // The sha256 check on load is shown in artifact-integrity.int.test.ts.
+  it('loads and warms a champion it was not serving before routing to it, failing no request meanwhile', async () => {
     const answers: Answer[] = [];
     let stop = false;
     const load = (async () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
 import type { DeployedVersion, Task } from '@contender/contracts';
+import { encodeOnnxModel } from '@contender/ml';
 import { MIXED, mixedInputsModel } from '../test/mixed-inputs-model.js';
 import { TREECL2, TREECL2_FEATURES, XGB_REGRESSOR, fixture } from '../test/registry-fixtures.js';
 import { LoadedVersion, VersionLoadError, VersionReleasedError } from './loaded-version.js';
@@ -26,6 +27,29 @@ function load(
     threshold: opts.threshold ?? null,
   };
   return LoadedVersion.load({ bytes, model: 'm', task: opts.task ?? 'binary_classification', deployed, settings: { intraOpNumThreads: 1, maxRowsPerRun: opts.maxRowsPerRun ?? 0 } });
+}
+
+/**
+ * A regressor that looks its score up in a table of two: `idx` int64 [N, 1] → Gather → `score`
+ * [N, 1]. An index outside 0…1 makes onnxruntime fail the whole run it is in.
+ */
+function lookupModel(): Buffer {
+  return Buffer.from(
+    encodeOnnxModel({
+      ir_version: 8,
+      producer_name: 'contender-serving-tests',
+      opset_import: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'lookup',
+        node: [
+          { op_type: 'Constant', domain: '', name: 'table', input: [], output: ['table'], attribute: [{ name: 'value_floats', type: 'FLOATS', floats: [0.25, 0.75] }] },
+          { op_type: 'Gather', domain: '', name: 'gather', input: ['table', 'idx'], output: ['score'], attribute: [{ name: 'axis', type: 'INT', i: 0 }] },
+        ],
+        input: [{ name: 'idx', type: { tensor_type: { elem_type: 7, shape: { dim: [{ dim_param: 'N' }, { dim_value: 1 }] } } } }],
+        output: [{ name: 'score', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_param: 'N' }, { dim_value: 1 }] } } } }],
+      },
+    }),
+  );
 }
 
 const row = (i: number) => Object.fromEntries(TREECL2_FEATURES.map((n, j) => [n, Math.sin(i * 7 + j) * 2]));
@@ -154,5 +178,27 @@ describe('LoadedVersion (onnxruntime)', () => {
     const d = await load(TREECL2, TREECL2_FEATURES);
     assert.equal(d.threshold, 0.5);
     d.retire();
+  });
+  it('runs each request of a failed shared run again on its own: only the request onnxruntime rejects fails', async () => {
+    const v = await load(lookupModel(), ['idx'], { task: 'regression' });
+    const indices = [0, 1, 1, 7, 0, 1, 0, 0];
+    // All in the same tick: one merged run, which fails because of the 7.
+    const results = await Promise.allSettled(
+      indices.map((idx) => {
+        const e = v.encoder.encode([{ idx }]);
+        assert.ok(e.ok);
+        return v.score(e.inputs, 1);
+      }),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      indices.map((i) => (i === 7 ? 'rejected' : 'fulfilled')),
+    );
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') assert.deepEqual(Array.from(r.value), [[0.25, 0.75][indices[i]!]]);
+      else assert.match(String(r.reason), /out of (data )?bounds|indices/i);
+    });
+    v.retire();
+    await v.released;
   });
 });

@@ -2,6 +2,7 @@ import { challengerBucketCount, REGISTRY_EVENTS_CHANNEL, RegistryEventMessage, t
 import type { Logger, ReadinessCheck, Redis } from '@contender/platform';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import type { RegistryClient } from '../registry/registry-client.js';
+import { ArtifactIntegrityError } from './artifact-cache.js';
 import type { ManagedVersion, ServedModel, VersionLoader } from './served-model.js';
 
 export interface ModelManagerDeps {
@@ -73,6 +74,9 @@ export class ModelManager {
       sub.on('message', this.onMessage);
       // ioredis re-subscribes by itself after a reconnect; messages published while it was away
       // are lost, so every reconnect after the first also triggers a reconciliation.
+      // The connection opens when the container is built, so it is often ready before start():
+      // that first ready has then already happened and the next one is a reconnect.
+      if (sub.status === 'ready') this.subscriberReadyCount = 1;
       sub.on('ready', this.onSubscriberReady);
       sub.subscribe(REGISTRY_EVENTS_CHANNEL).catch((err: unknown) => {
         this.deps.logger.warn({ err }, 'subscribing to registry events failed; relying on the reconcile timer');
@@ -285,7 +289,7 @@ export class ModelManager {
           },
           (err: unknown) => {
             this.failures.set(key, `${d.model} v${deployed.version}: ${(err as Error).message}`);
-            this.deps.metrics.modelLoads.labels('error').inc();
+            this.deps.metrics.modelLoads.labels(err instanceof ArtifactIntegrityError ? 'corrupt' : 'error').inc();
             this.deps.logger.error({ err, model: d.model, version: deployed.version }, 'model version failed to load');
             return null;
           },

@@ -125,10 +125,21 @@ describe('POST /predict and the feature cache against a real registry', () => {
   });
 
   it('treats null as a missing value (NaN) and still answers', async () => {
-    const features = named(TREECL2_FEATURES, rows(1, 20, 3)[0]!) as Record<string, number | null>;
-    features.x3 = null;
+    // Seed 1, x18: a row whose trees send NaN another way than 0 (most rows do not tell them apart).
+    const values = rows(1, 20, 1)[0]!;
+    const features = named(TREECL2_FEATURES, values) as Record<string, number | null>;
+    features.x18 = null;
     const res = await predict({ model: 'credit', features }).expect(200);
-    assert.equal(typeof res.body.score, 'number');
+    // onnxruntime's own score for the same row with NaN in x18, single-threaded like serving's.
+    const session = await ort.InferenceSession.create(fixture(TREECL2), { intraOpNumThreads: 1 });
+    const scoreWith = async (x18: number) => {
+      const row = Float32Array.from(values.map((v, i) => (i === 18 ? x18 : v)));
+      return ((await session.run({ input: new ort.Tensor('float32', row, [1, 20]) })).proba_2!.data as Float32Array)[1]!;
+    };
+    const withNaN = await scoreWith(Number.NaN);
+    assert.notEqual(withNaN, await scoreWith(0), 'this row tells NaN from 0 (else the test could not tell them apart)');
+    assert.equal(res.body.score, withNaN);
+    await session.release();
   });
 
   it('honours the caller\'s X-Request-Id and makes one when there is none', async () => {
