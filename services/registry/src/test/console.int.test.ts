@@ -183,7 +183,7 @@ describe('the web console in a real browser', () => {
     assert.deepEqual((await getModel()).traffic, { challengerPercent: 25, mode: 'split' });
     const last = (await events()).at(-1)!;
     assert.equal(last.action, 'traffic.set');
-    assert.equal(last.actor, 'alice');
+    assert.match(last.actor, /^alice#\d+$/);
     assert.equal(last.reason, 'ramp up to a quarter');
   });
 
@@ -194,7 +194,7 @@ describe('the web console in a real browser', () => {
     await dialog.getByTestId('confirm').click();
     const promoted = page.locator('[data-testid="audit-row"][data-action="model.promoted"]');
     await promoted.getByText('AUC 0.720 vs 0.700 on the holdout').waitFor();
-    assert.match(await promoted.innerText(), /alice\s+model\.promoted\s+promoted: champion → v2/);
+    assert.match(await promoted.innerText(), /alice#\d+\s+model\.promoted\s+promoted: champion → v2/);
     await page.getByTestId('champion').getByText('v2').waitFor();
     assert.deepEqual((await getModel()).aliases, { champion: 2 });
 

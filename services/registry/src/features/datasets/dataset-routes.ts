@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import { CreateDatasetRequest, DatasetName, DatasetVersionSelector, ListDatasetsQuery, ListDatasetVersionsQuery, ListEventsQuery } from '@contender/contracts';
 import { AppError, parseOrThrow, type ArtifactStorage } from '@contender/platform';
-import type { ApiKeyService } from '../api-keys/api-key-service.js';
+import { actorOf, type ApiKeyService } from '../api-keys/api-key-service.js';
 import { requireRole } from '../api-keys/auth.js';
 import type { IdempotencyService } from '../idempotency/idempotency-service.js';
 import { idempotentJson, sendAnswer } from '../idempotency/idempotent-route.js';
@@ -19,7 +19,7 @@ export function datasetRoutes(deps: {
   const r = Router();
   const reader = requireRole(keys, 'reader');
   const scientist = requireRole(keys, 'data-scientist');
-  const actor = (req: { principal?: { name: string } }) => req.principal!.name;
+  const actor = (req: { principal?: { name: string; keyId: number } }) => actorOf(req.principal!);
   // A name outside the rule cannot exist; saying why beats a 404 (and keeps odd bytes away from SQL).
   const name = (raw: unknown) => parseOrThrow(DatasetName, raw, 'name');
   const version = (raw: unknown) => parseOrThrow(DatasetVersionSelector, raw, 'version');
