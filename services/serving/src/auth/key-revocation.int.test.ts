@@ -47,42 +47,54 @@ describe('key revocations published on Redis reach serving at once', () => {
     await db?.drop();
   });
 
-  /** Publishes like the registry and resolves once serving's subscriber has handled the message. */
-  async function publishRevocation(message: string): Promise<void> {
+  /** Resolves once serving's subscriber has handled a message on the revocation channel that `match` accepts. */
+  function handled(match: (text: string) => boolean): Promise<void> {
     const sub = serving.container.subscriber;
-    const handled = new Promise<void>((resolve) => {
+    return new Promise<void>((resolve) => {
       // Listeners run in the order they were added: serving's own ran before this one.
       const onMessage = (channel: string, text: string) => {
-        if (channel === API_KEY_REVOCATIONS_CHANNEL && text === message) {
+        if (channel === API_KEY_REVOCATIONS_CHANNEL && match(text)) {
           sub.off('message', onMessage);
           resolve();
         }
       };
       sub.on('message', onMessage);
     });
-    const receivers = await publisher.publish(API_KEY_REVOCATIONS_CHANNEL, message);
-    assert.ok(receivers >= 1, 'serving is subscribed to the revocation channel');
-    await handled;
   }
 
-  it('refuses a revoked key with 401 on the next request after the message, long before the TTL, and keeps other keys', async () => {
+  /** Publishes as the registry does and resolves once serving has handled the message. */
+  async function publishRevocation(message: string): Promise<void> {
+    const done = handled((text) => text === message);
+    const receivers = await publisher.publish(API_KEY_REVOCATIONS_CHANNEL, message);
+    assert.ok(receivers >= 1, 'serving is subscribed to the revocation channel');
+    await done;
+  }
+
+  it('ignores messages that are not a revocation of a cached key, and drops a key whose revocation arrives', async () => {
+    const kept = await reg.container.keys.create({ name: 'kept-app', role: 'predictor' }, 'test');
+    const predict = (key: string) => request(serving.app).post('/predict').set(bearer(key)).send({ model: 'credit', features });
+    await predict(kept.key).expect(200);
+    await publishRevocation('not json');
+    await publishRevocation(JSON.stringify({ keyId: 1, keyHash: 'ABC' }));
+    await publishRevocation(JSON.stringify({ keyId: kept.id + 1000, keyHash: sha256('ctk_someone_elses_key') }));
+    await predict(kept.key).expect(200);
+    // Serving acts on the message itself, whoever sent it: the registry has not revoked this key.
+    await publishRevocation(JSON.stringify({ keyId: kept.id, keyHash: sha256(kept.key) }));
+    await predict(kept.key).expect(401);
+  });
+
+  it('refuses a key the registry revoked on the next request, long before the TTL, and keeps other keys', async () => {
     const doomed = await reg.container.keys.create({ name: 'doomed-app', role: 'predictor' }, 'test');
     const other = await reg.createKey('predictor');
     const predict = (key: string) => request(serving.app).post('/predict').set(bearer(key)).send({ model: 'credit', features });
     await predict(doomed.key).expect(200);
     await predict(other).expect(200);
 
+    // Serving's cache holds the key for AUTH_CACHE_TTL_MS (10 min here): only the registry's
+    // message, published after the revocation commits, can make it refuse the key now.
+    const message = handled((text) => text === JSON.stringify({ keyId: doomed.id, keyHash: sha256(doomed.key) }));
     await admin.call('DELETE', `/api-keys/${doomed.id}`);
-    // Revoked in the registry, but serving trusts its cached answer for AUTH_CACHE_TTL_MS (10 min here).
-    await predict(doomed.key).expect(200);
-
-    // Messages that are not a revocation of this key change nothing.
-    await publishRevocation('not json');
-    await publishRevocation(JSON.stringify({ keyId: 1, keyHash: 'ABC' }));
-    await publishRevocation(JSON.stringify({ keyId: doomed.id + 1000, keyHash: sha256('ctk_someone_elses_key') }));
-    await predict(doomed.key).expect(200);
-
-    await publishRevocation(JSON.stringify({ keyId: doomed.id, keyHash: sha256(doomed.key) }));
+    await message;
     const refused = await predict(doomed.key).expect(401);
     assert.equal(refused.body.error.code, 'unauthorized');
     assert.match(refused.body.error.message, /unknown, revoked or inactive API key/);
