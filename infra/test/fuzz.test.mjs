@@ -12,6 +12,8 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { onnxFixture } from '@contender/fixtures';
+import { RegistryClient } from '@contender/sdk';
 import { startPlatform } from './platform-processes.mjs';
 
 const TOTAL = Number(process.env.FUZZ_REQUESTS ?? 10_000);
@@ -154,6 +156,20 @@ function mutateOne(value, pick, replacement) {
   return copy;
 }
 
+/** A served model, so /predict's bodies reach feature validation and scoring, not only model_not_found. */
+const MODEL = 'fuzz-model';
+const FEATURES = ['LIMIT_BAL', 'SEX', 'EDUCATION', 'MARRIAGE', 'AGE', 'PAY_0', 'PAY_2', 'PAY_3', 'PAY_4', 'PAY_5', 'PAY_6', 'BILL_AMT1', 'BILL_AMT2', 'BILL_AMT3', 'BILL_AMT4', 'BILL_AMT5', 'BILL_AMT6', 'PAY_AMT1', 'PAY_AMT2', 'PAY_AMT3', 'PAY_AMT4', 'PAY_AMT5', 'PAY_AMT6'];
+const goodFeatures = fc.tuple(...FEATURES.map(() => fc.integer({ min: -2, max: 50_000 }))).map((v) => Object.fromEntries(FEATURES.map((f, i) => [f, v[i]])));
+const entityId = fc.oneof(fc.constantFrom('e1', 'e2'), fc.string({ minLength: 1, maxLength: 20 }));
+/** Valid requests of the operations that score (by the shape of their schema: a `features` field). */
+function scoringExamples(op) {
+  const props = op.schema?.properties ?? {};
+  if ('features' in props && 'model' in props) return fc.record({ model: fc.constant(MODEL), entityId, features: goodFeatures }, { requiredKeys: ['model', 'features'] });
+  if ('rows' in props && 'model' in props) return fc.record({ model: fc.constant(MODEL), rows: fc.array(fc.record({ entityId, features: goodFeatures }, { requiredKeys: ['features'] }), { minLength: 1, maxLength: 5 }) });
+  if ('features' in props) return fc.record({ features: goodFeatures });
+  return undefined;
+}
+
 function bodyArbitrary(op) {
   const json = fc.jsonValue({ maxDepth: 4 }).map(serialize);
   const generic = [
@@ -164,7 +180,8 @@ function bodyArbitrary(op) {
     { weight: 1, arbitrary: fc.constantFrom('', '{', '[', '"', 'nul', '{"a":1,}', '\u0000', '\ufeff{}', '{"a":"\\ud800"}', '{"a":1}{"a":2}') },
   ];
   if (!op.schema) return fc.oneof(...generic);
-  const valid = shaped(op.schema, op.resolve);
+  const scoring = scoringExamples(op);
+  const valid = scoring ? fc.oneof(shaped(op.schema, op.resolve), { weight: 3, arbitrary: scoring }) : shaped(op.schema, op.resolve);
   return fc.oneof(
     ...generic,
     { weight: 3, arbitrary: valid.map(serialize) },
@@ -241,6 +258,10 @@ describe('fuzzing every JSON endpoint of the registry and serving', { timeout: 5
     keys.basic = 'Basic YWRtaW46YWRtaW4=';
     keys.admin = `Bearer ${platform.adminKey}`;
     for (const role of ['reader', 'predictor', 'data-scientist']) keys[role] = `Bearer ${await platform.createKey(role)}`;
+    const client = new RegistryClient({ baseUrl: platform.urls.registry, apiKey: platform.adminKey });
+    await client.createModel({ name: MODEL, task: 'binary_classification' });
+    await client.uploadVersion(MODEL, { artifact: onnxFixture('sklearn-onnx__tests_datasets_treecl2.onnx'), metadata: { featureNames: FEATURES } });
+    await client.setAlias(MODEL, 'champion', 1);
   });
   after(() => platform?.stop());
 
@@ -288,6 +309,7 @@ describe('fuzzing every JSON endpoint of the registry and serving', { timeout: 5
     let baseline;
     let sent = 0;
     let bodies = 0;
+    let scored = 0;
     const failures = [];
     const statuses = new Map();
     let next = 0;
@@ -304,6 +326,7 @@ describe('fuzzing every JSON endpoint of the registry and serving', { timeout: 5
         sent += 1;
         if (r.body !== undefined) bodies += 1;
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (r.service === 'serving' && r.op === 'POST /predict' && res.status === 200) scored += 1;
         if (res.status >= 500) failures.push(`${describeRequest(r)}\n  -> ${res.status} ${res.body.slice(0, 1000)}`);
         if (sent % 250 === 0) sample();
         if (sent === WARM_UP) baseline = { registry: rssBytes(pids.registry), serving: rssBytes(pids.serving) };
@@ -313,11 +336,12 @@ describe('fuzzing every JSON endpoint of the registry and serving', { timeout: 5
     const logsOnFailure = () => Object.entries(platform.logs).map(([n, l]) => `--- ${n} log\n${l.slice(-4000)}`).join('\n');
     assert.deepEqual(failures, [], `first failing request(s) (FUZZ_SEED=${SEED}):\n${failures.join('\n')}\n${logsOnFailure()}`);
     assert.equal(sent, queue.length, 'every generated request was answered');
+    assert.ok(scored > 0, 'some generated /predict requests were scored by the served model');
     assert.ok(bodies >= TOTAL, `sent ${bodies} generated bodies, at least ${TOTAL}`);
     const final = { registry: rssBytes(pids.registry), serving: rssBytes(pids.serving) };
     const mb = (b) => `${(b / 1024 / 1024).toFixed(1)} MB`;
     console.log(
-      `fuzz: ${sent} requests (${bodies} with a body) over ${ops.length} operations (${withBody.length} with a body); statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}; ` +
+      `fuzz: ${sent} requests (${bodies} with a body) over ${ops.length} operations (${withBody.length} with a body), ${scored} scored by /predict; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}; ` +
         Object.keys(pids).map((n) => `${n} RSS after warm-up ${mb(baseline[n])}, peak ${mb(Math.max(...rss[n]))}, final ${mb(final[n])}`).join('; '),
     );
     for (const name of Object.keys(pids)) {
