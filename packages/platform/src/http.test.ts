@@ -36,6 +36,16 @@ describe('the shared HTTP app', () => {
     assert.equal((await request(a).post('/things').send({ a: 'x'.repeat(200) }).expect(413)).body.error.code, 'payload_too_large');
   });
 
+  it('answers a path parameter that is not valid percent-encoding with 400 malformed_path, not 500', async () => {
+    const { app: a, logs } = app((x) => x.get('/things/:name', (req, res) => res.json({ name: req.params.name })));
+    for (const bad of ['%', '%zz', '%E0%A4%A', '%C0%AF', '%FF']) {
+      const res = await request(a).get(`/things/${bad}`).expect(400);
+      assert.equal(res.body.error.code, 'malformed_path', bad);
+    }
+    assert.equal((await request(a).get('/things/a%20b').expect(200)).body.name, 'a b');
+    assert.equal(logs.length, 0, 'a client error is not logged as a failure');
+  });
+
   it('reports AppErrors with their status and code, and hides unknown errors behind a logged 500', async () => {
     const { app: a, logs } = app((x) => {
       x.get('/conflict', () => {

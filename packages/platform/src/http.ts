@@ -197,6 +197,8 @@ export function toAppError(err: unknown): AppError {
     if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new AppError(415, 'unsupported_media_type', e.message ?? 'unsupported encoding');
     if (e.type === 'request.aborted') return new AppError(400, 'request_aborted', 'the client aborted the request');
   }
+  // The router decodes path parameters itself: a stray `%` or a bad UTF-8 sequence is a URIError with status 400.
+  if (err instanceof URIError && e.status === 400) return new AppError(400, 'malformed_path', 'the URL path is not valid percent-encoded UTF-8');
   return new AppError(500, 'internal_error', 'internal error');
 }
 

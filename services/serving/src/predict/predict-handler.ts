@@ -103,17 +103,20 @@ export function createPredictHandler(deps: PredictHandlerDeps): (req: IncomingMe
     const chunks: Buffer[] = [];
     let size = 0;
     let rejected = false;
-    req.on('data', (chunk: Buffer) => {
-      if (rejected) return;
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBodyBytes) {
         rejected = true;
-        // Answer now; the rest of the body is read and discarded, then the connection closes.
+        // Answer now and stop reading: the rest stays unread and the connection closes after the answer.
+        req.off('data', onData);
+        req.pause();
+        chunks.length = 0;
         sendError(res, requestId, startedAt, tooLarge(maxBodyBytes), true);
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('error', () => {
       rejected = true;
     });

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import ort from 'onnxruntime-node';
 import pg from 'pg';
 import request from 'supertest';
@@ -251,6 +252,44 @@ describe('POST /predict and the feature cache against a real registry', () => {
       const res = await predict(huge).expect(413);
       assert.equal(res.body.error.code, 'payload_too_large');
       assert.match(res.body.error.message, /1048576 bytes/);
+    });
+
+    it('answers a chunked stream over 1 MiB with 413 and closes the connection instead of reading the rest', async () => {
+      const { hostname, port } = new URL(serving.url);
+      const chunk = Buffer.alloc(64 * 1024, 0x20); // spaces: valid JSON whitespace, so only the size is wrong
+      const framed = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
+      const maxBytes = 256 * 1024 * 1024;
+      const outcome = await new Promise<{ response: string; sentBytes: number }>((resolve) => {
+        const socket = net.connect(Number(port), hostname);
+        let response = '';
+        let sentBytes = 0;
+        let done = false;
+        const finish = () => {
+          if (done) return;
+          done = true;
+          socket.destroy();
+          resolve({ response, sentBytes });
+        };
+        // Keeps sending after the answer: only the server closing the connection ends the stream.
+        socket.on('data', (d) => {
+          response += d.toString('latin1');
+        });
+        socket.on('close', finish);
+        socket.on('error', finish);
+        const pump = () => {
+          while (!done && sentBytes < maxBytes) {
+            sentBytes += chunk.length;
+            if (!socket.write(framed)) return void socket.once('drain', pump);
+          }
+        };
+        socket.on('connect', () => {
+          socket.write(`POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${predictor}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+          pump();
+        });
+      });
+      assert.match(outcome.response, /^HTTP\/1\.1 413 /, outcome.response);
+      assert.match(outcome.response, /\r\nconnection: close\r\n/i);
+      assert.ok(outcome.sentBytes < 32 * 1024 * 1024, `the client pushed ${outcome.sentBytes} bytes before the connection closed (limit 1 MiB)`);
     });
 
     it('answers 415 for a body that is not declared as JSON', async () => {
