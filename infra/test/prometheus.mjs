@@ -10,6 +10,7 @@ import { repoRoot } from './fresh-clone.mjs';
 
 export const run = promisify(execFile);
 export const ALERT_RULES = path.join(repoRoot, 'prometheus/alerts.yml');
+export const ALERT_TESTS = path.join(repoRoot, 'prometheus/alerts.test.yml');
 
 /**
  * The rule file as a scenario of a few minutes can see it fire: every `for:` set to 0s. What

@@ -19,7 +19,7 @@ import {
 import { RegistryClient, ServingClient } from '@contender/sdk';
 import { IntrospectionAuth } from '@contender/serving/auth';
 import type { SchedulerConfig } from './config.js';
-import { DagCatalog } from './features/dags/dag-catalog.js';
+import { DagCatalog, DEFAULT_STEP_TIMEOUT_MS, stepPolicy } from './features/dags/dag-catalog.js';
 import { PgRunStore } from './features/runs/pg-run-store.js';
 import { RunService } from './features/runs/run-service.js';
 import { PgScheduleStore } from './features/schedules/pg-schedule-store.js';
@@ -114,6 +114,12 @@ export async function buildSchedulerContainer(
   const metrics = createSchedulerMetrics(metricsRegistry, {
     runningSteps: () => built.runner?.runningSteps ?? 0,
     lastSuccess: () => runStore.lastSuccessByDagModel(pool),
+    stepsOverdue: async () =>
+      (await runStore.runningStepAges(pool)).map((r) => {
+        const step = catalog.find(r.dag)?.steps.find((s) => s.name === r.step);
+        const timeoutMs = step ? stepPolicy(step).timeoutMs : DEFAULT_STEP_TIMEOUT_MS;
+        return { dag: r.dag, step: r.step, overdueSeconds: r.ageSeconds - timeoutMs / 1000 };
+      }),
     latestReports: (dag) => runStore.latestSucceededOutputPerModel(pool, dag),
   });
   const dispatcher = new StepDispatcher(boss);

@@ -22,6 +22,8 @@ export function createSchedulerMetrics(
   reads: {
     runningSteps: () => number;
     lastSuccess: () => Promise<Array<{ dag: string; model: string; at: Date }>>;
+    /** steps executing now on any replica: seconds past their timeout (negative while within it) */
+    stepsOverdue?: () => Promise<Array<{ dag: string; step: string; overdueSeconds: number }>>;
     /** the latest succeeded output of a DAG per model (drift and evaluation gauges) */
     latestReports?: (dag: 'drift' | 'evaluate') => Promise<Array<{ model: string; output: unknown }>>;
   },
@@ -48,6 +50,22 @@ export function createSchedulerMetrics(
     async collect() {
       this.reset();
       for (const r of await reads.lastSuccess()) this.set({ dag: r.dag, model: r.model }, r.at.getTime() / 1000);
+    },
+  });
+  new Gauge({
+    name: 'scheduler_step_overdue_seconds',
+    help: "Seconds the longest-running attempt of each executing step is past its timeout (negative while within it; read from the database: the same on every replica)",
+    labelNames: ['dag', 'step'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const worst = new Map<string, { dag: string; step: string; v: number }>();
+      for (const r of (await reads.stepsOverdue?.()) ?? []) {
+        const k = `${r.dag}\u0000${r.step}`;
+        const w = worst.get(k);
+        if (!w || r.overdueSeconds > w.v) worst.set(k, { dag: r.dag, step: r.step, v: r.overdueSeconds });
+      }
+      for (const w of worst.values()) this.set({ dag: w.dag, step: w.step }, w.v);
     },
   });
   const stepRetries = new Counter({

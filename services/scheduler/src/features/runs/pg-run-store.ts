@@ -410,6 +410,17 @@ export class PgRunStore {
     return rows[0]!.n;
   }
 
+  /** Every step executing now (any replica) and how long its current attempt has run. */
+  async runningStepAges(q: Queryable): Promise<Array<{ dag: string; step: string; ageSeconds: number }>> {
+    const { rows } = await q.query<{ dag: string; step: string; age: number }>(
+      `SELECT r.dag, s.name AS step,
+              extract(epoch FROM now() - coalesce((s.history -> -1 ->> 'startedAt')::timestamptz, s.started_at))::float8 AS age
+         FROM scheduler.run_step s JOIN scheduler.run r ON r.id = s.run_id
+        WHERE s.status = 'running' AND r.status = 'running'`,
+    );
+    return rows.map((r) => ({ dag: r.dag, step: r.step, ageSeconds: r.age }));
+  }
+
   async lastSuccessByDagModel(q: Queryable): Promise<Array<{ dag: string; model: string; at: Date }>> {
     const { rows } = await q.query<{ dag: string; model: string; at: Date }>(
       `SELECT dag, model, max(finished_at) AS at FROM scheduler.run WHERE status = 'succeeded' GROUP BY dag, model`,
