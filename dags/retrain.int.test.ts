@@ -124,6 +124,21 @@ describe('retrain, end to end on the Taiwan credit data', () => {
     assert.notEqual(run.runId, firstRun);
   });
 
+  it('stops training when the run is aborted, and registers nothing', async () => {
+    const versions = (await env.registryClient.listVersions('credit')).items.length;
+    const controller = new AbortController();
+    const reason = new Error('step "train" timed out');
+    const run = runDagSteps(retrain, env, {
+      model: 'credit',
+      params: { ...base, gbdt: { nTrees: 100_000, earlyStoppingRounds: 0 } },
+      signal: controller.signal,
+      // The train step reports progress just before the worker starts: abort once it runs.
+      onProgress: (_p, step) => void (step === 'train' && setImmediate(() => controller.abort(reason))),
+    });
+    await assert.rejects(run, (err) => err === reason);
+    assert.equal((await env.registryClient.listVersions('credit')).items.length, versions);
+  });
+
   it('rejects a label that is not a column, naming the field, before any training', async () => {
     await assert.rejects(runDagSteps(retrain, env, { model: 'credit', params: { ...base, label: 'no such column' } }), (err: Error) => {
       assert.equal(err.name, 'UnrecoverableStepError');

@@ -119,6 +119,19 @@ describe('score, end to end', () => {
     assert.equal((await env.registryClient.listDatasetVersions('dirty-scores')).items.length, 1, 'a failed run writes no version');
   });
 
+  it('stops scoring between batches when the run is aborted, and writes no version', async () => {
+    const controller = new AbortController();
+    const reason = new Error('run cancelled');
+    const run = runDagSteps(score, env, {
+      model: 'credit',
+      params: { dataset: 'applicants', output: 'cancelled-scores', batchRows: 100 },
+      signal: controller.signal,
+      onProgress: (p) => void (p.done >= 500 && controller.abort(reason)),
+    });
+    await assert.rejects(run, (err) => err === reason);
+    assert.equal(await env.registryClient.findDataset('cancelled-scores'), null);
+  });
+
   it('fails at once when the alias names no version or the dataset does not exist', async () => {
     await assert.rejects(runDagSteps(score, env, { model: 'credit', params: { dataset: 'applicants', output: 'x', alias: 'challenger' } }), /has no version with alias "challenger"/);
     await assert.rejects(runDagSteps(score, env, { model: 'credit', params: { dataset: 'nothing-here', output: 'x' } }), /dataset nothing-here does not exist/);

@@ -103,6 +103,9 @@ async function score(ctx: Ctx): Promise<ScoreOutput> {
   const model = await loadOnnxModel(await ctx.registry.downloadArtifact(r.model.name, r.model.version, o), `${r.model.name} version ${r.model.version}`);
   const outPath = join(ctx.tmpDir, 'scores.csv');
   const out = createWriteStream(outPath);
+  // Errors surface through write()/finished(); this listener keeps a write that completes after
+  // destroy() (an abort mid-write) from becoming an uncaught exception.
+  out.on('error', () => undefined);
   const write = async (text: string) => {
     if (!out.write(text)) await once(out, 'drain');
   };
@@ -205,6 +208,8 @@ async function score(ctx: Ctx): Promise<ScoreOutput> {
     await finished(out);
   } catch (err) {
     out.destroy();
+    // An aborted download reports itself in its own words; the runner needs the abort's reason.
+    if (ctx.signal.aborted) throw ctx.signal.reason;
     throw err;
   } finally {
     await model.release();

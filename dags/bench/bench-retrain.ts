@@ -30,16 +30,28 @@ function xgboost(train: Uint32Array, test: Uint32Array): { seconds: number; auc:
     repeats: RUNS,
     params: { objective: 'binary:logistic', tree_method: 'hist', nthread: 2, max_depth: GBDT.maxDepth, eta: GBDT.learningRate, min_child_weight: GBDT.minChildWeight, lambda: GBDT.lambda, gamma: 0, subsample: 1, colsample_bytree: 1, max_bin: 255, seed: 0 },
   };
-  const r = spawnSync(process.env.CONTENDER_PYTHON ?? 'python3', [script], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.error) return `python3 not runnable: ${r.error.message}`;
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  try {
-    const parsed = JSON.parse(line) as { seconds?: number; auc?: number; xgboost?: string; error?: string };
-    if (parsed.error || parsed.seconds === undefined) return parsed.error ?? line;
-    return parsed as { seconds: number; auc: number; xgboost: string };
-  } catch {
-    return r.stderr.trim().split('\n').pop() ?? 'no output';
+  // A pyenv or venv python3 may lack Debian's python3-xgboost that /usr/bin/python3 has.
+  const candidates = process.env.CONTENDER_PYTHON ? [process.env.CONTENDER_PYTHON] : ['python3', '/usr/bin/python3'];
+  let why = 'no python3';
+  for (const python of candidates) {
+    const r = spawnSync(python, [script], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (r.error) {
+      why = `${python} not runnable: ${r.error.message}`;
+      continue;
+    }
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    try {
+      const parsed = JSON.parse(line) as { seconds?: number; auc?: number; xgboost?: string; error?: string };
+      if (parsed.error || parsed.seconds === undefined) {
+        why = `${python}: ${parsed.error ?? line}`;
+        continue;
+      }
+      return parsed as { seconds: number; auc: number; xgboost: string };
+    } catch {
+      why = `${python}: ${r.stderr.trim().split('\n').pop() ?? 'no output'}`;
+    }
   }
+  return why;
 }
 
 async function main() {

@@ -91,6 +91,8 @@ export interface RunDagOptions {
   signal?: AbortSignal;
   /** steps whose output is given instead of running them (as after a takeover) */
   outputs?: Record<string, unknown>;
+  /** called with every progress report, after it is recorded */
+  onProgress?: (p: RunProgress, step: string) => void;
 }
 
 /**
@@ -127,7 +129,10 @@ export async function runDagSteps<S extends DagDefinition>(dag: S, env: Pick<Dag
       registry: env.registryClient,
       serving: env.servingClient,
       db: env.db,
-      progress: (p) => void progress.push({ ...p }),
+      progress: (p) => {
+        progress.push({ ...p });
+        o.onProgress?.(p, step.name);
+      },
       idempotencyKey: (purpose) => `${dag.id}:${runId}:${step.name}:${purpose}`,
       triggerRun: () => Promise.reject(new Error('triggerRun is the runner’s; not available in runDagSteps')),
       tmpDir,
