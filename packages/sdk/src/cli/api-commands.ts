@@ -165,7 +165,14 @@ async function runSub(label: string, sub: Sub, argv: readonly string[], io: CliI
       }
     },
   };
-  return (await sub.run(ctx)) ?? 0;
+  try {
+    return (await sub.run(ctx)) ?? 0;
+  } catch (err) {
+    if (!(err instanceof ContenderApiError)) throw err;
+    if (process.env.CONTENDER_DEBUG) io.stderr.write(`${err.stack}\n`);
+    io.stderr.write(`${apiErrorLine(`contender ${label}`, err)}\n`);
+    return 1;
+  }
 }
 
 // ---- models ---------------------------------------------------------------------------------
