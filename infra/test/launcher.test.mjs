@@ -3,7 +3,7 @@
 // failure stops every process it started.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -72,7 +72,7 @@ describe('npm start from a fresh clone', { timeout: 600_000 }, () => {
   async function upThenStop(label) {
     const run = launch(clone.dir, env());
     assert.equal(await run.settled, 'up', `${label}: the platform did not come up:\n${run.output()}`);
-    for (const s of ['registry', 'serving']) assert.match(run.output(), new RegExp(`\\[start\\] ${s} ready`), label);
+    for (const s of ['registry', 'serving', 'scheduler']) assert.match(run.output(), new RegExp(`\\[start\\] ${s} ready`), label);
     run.child.kill('SIGTERM');
     await run.exited;
     assert.deepEqual(await portsInUse(Object.values(ports)), [], `${label}: a process outlived npm start`);
@@ -81,7 +81,7 @@ describe('npm start from a fresh clone', { timeout: 600_000 }, () => {
 
   it('comes up on a new database, writes its keys with mode 0600, and leaves nothing running when stopped', async () => {
     await upThenStop('first start');
-    for (const f of ['admin-key', 'serving-key']) {
+    for (const f of ['admin-key', 'serving-key', 'scheduler-key']) {
       const file = path.join(clone.dir, '.data', f);
       assert.ok(existsSync(file), `${f} written`);
       assert.equal(statSync(file).mode & 0o777, 0o600, `${f} is private`);
@@ -111,24 +111,6 @@ describe('npm start from a fresh clone', { timeout: 600_000 }, () => {
     } finally {
       blocker.close();
     }
-  });
-
-  it("runs the README's CLI lines in the fresh clone: npx contender --help, then train and evaluate (on the first 3,000 Taiwan rows)", () => {
-    const help = clone.run('npx', ['contender', '--help'], { encoding: 'utf8' });
-    for (const c of ['train', 'evaluate', 'models', 'versions', 'runs', 'login']) assert.match(help, new RegExp(`^  ${c} `, 'm'), `--help lists ${c}`);
-    const readme = readFileSync(path.join(clone.dir, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Training and evaluating a model'));
-    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
-    assert.ok(block && /npx contender train/.test(block) && /npx contender evaluate/.test(block), "the README's training block");
-    const full = 'packages/fixtures/datasets/credit-default-taiwan/default_of_credit_card_clients.csv';
-    assert.ok(block.includes(`D=${full}`), 'the block trains on the shipped Taiwan file');
-    const rows = readFileSync(path.join(clone.dir, full), 'utf8').split('\n').slice(0, 3001).join('\n');
-    writeFileSync(path.join(clone.dir, 'subset.csv'), `${rows}\n`);
-    const out = clone.run('bash', ['-euo', 'pipefail', '-c', block.replace(`D=${full}`, 'D=subset.csv')], { encoding: 'utf8' });
-    assert.match(out, /AUC/);
-    const report = JSON.parse(readFileSync(path.join(clone.dir, 'credit.json'), 'utf8'));
-    assert.ok(report.metrics.auc > 0.6, `test AUC ${report.metrics.auc}`);
-    assert.ok(existsSync(path.join(clone.dir, 'credit.onnx')));
   });
 
   it('stops every process it started when one service fails to start', async () => {
