@@ -77,9 +77,40 @@ describe('the shared HTTP app', () => {
     assert.equal(res.body.checks.postgres.detail, 'ECONNREFUSED');
   });
 
-  it('serves /docs under a Content-Security-Policy that allows only its own inline style, with nosniff and frames denied', async () => {
+  it('serves /docs as Swagger UI from the package: the page, its assets and the initializer load, under a policy of scripts from itself only', async () => {
     const { app: a } = app(() => {});
     const res = await request(a).get('/docs').expect(200);
+    assert.match(res.headers['content-type'] as string, /text\/html/);
+    const csp = res.headers['content-security-policy'] as string;
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /connect-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(res.headers['x-frame-options'], 'DENY');
+    // No inline script: every <script> has a src, and each of those, and the stylesheet, answers 200.
+    const scripts = [...res.text.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+    assert.ok(scripts.length >= 2);
+    for (const [, attrs, body] of scripts) {
+      assert.equal(body!.trim(), '', 'an inline script');
+      assert.match(attrs!, /src="\/docs\/assets\//);
+    }
+    const assets = [...res.text.matchAll(/(?:src|href)="(\/docs\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    assert.ok(assets.includes('/docs/assets/swagger-ui-bundle.js') && assets.includes('/docs/assets/swagger-ui.css') && assets.includes('/docs/assets/init.js'));
+    for (const asset of assets) {
+      const r = await request(a).get(asset).expect(200);
+      assert.ok((r.body as Buffer).length > 0 || r.text.length > 0, `${asset} is empty`);
+    }
+    const bundle = await request(a).get('/docs/assets/swagger-ui-bundle.js').expect(200);
+    assert.match(bundle.headers['content-type'] as string, /javascript/);
+    assert.match((await request(a).get('/docs/assets/init.js').expect(200)).text, /SwaggerUIBundle\([\s\S]*url: '\/openapi.json'/);
+    // Only the files the page needs: the rest of the package is not served.
+    await request(a).get('/docs/assets/package.json').expect(404);
+    await request(a).get('/docs/assets/..%2Fpackage.json').expect(404);
+  });
+
+  it('serves /docs/static under a Content-Security-Policy that allows only its own inline style, with nosniff and frames denied', async () => {
+    const { app: a } = app(() => {});
+    const res = await request(a).get('/docs/static').expect(200);
     const csp = res.headers['content-security-policy'] as string;
     assert.match(csp, /default-src 'none'/);
     assert.match(csp, /frame-ancestors 'none'/);

@@ -7,6 +7,7 @@ import { AppError, ValidationError, isAppError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createHttpDurationHistogram } from './metrics.js';
 import { DOCS_PAGE_STYLE_HASH, renderDocsPage } from './docs-page.js';
+import { swaggerUiAssets, swaggerUiHeaders, swaggerUiPage } from './swagger-ui.js';
 import { jsonBody } from './json-body.js';
 
 export interface ReadinessCheck {
@@ -58,7 +59,7 @@ export function requestIdOf(header: string | string[] | undefined): string {
 /**
  * Builds the express app with what every service shares: request ids, the request-duration
  * histogram by route template, JSON bodies with a size limit, and /healthz, /readyz, /metrics,
- * /openapi.json, /docs. The caller mounts its routes, then calls `finishHttpApp` to add the 404 and
+ * /openapi.json, /docs (Swagger UI; /docs/static without a script). The caller mounts its routes, then calls `finishHttpApp` to add the 404 and
  * error handlers. The app never listens; only a service's main.ts does.
  */
 export function createHttpApp(opts: HttpAppOptions): Express {
@@ -110,7 +111,13 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(opts.openapi());
   });
-  app.get('/docs', htmlPageHeaders(), (_req, res) => {
+  app.use(swaggerUiAssets());
+  app.get('/docs', swaggerUiHeaders(), (_req, res) => {
+    const title = (opts.openapi() as { info?: { title?: string } }).info?.title ?? 'API';
+    res.type('html').send(swaggerUiPage(title));
+  });
+  // The same reference without a script, for readers (and tests) without JavaScript.
+  app.get('/docs/static', htmlPageHeaders(), (_req, res) => {
     res.type('html').send(renderDocsPage(opts.openapi()));
   });
   return app;

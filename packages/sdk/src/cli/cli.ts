@@ -1,4 +1,6 @@
 import { DataError } from '@contender/ml';
+import { ContenderApiError } from '../client/errors.js';
+import { apiErrorLine } from './api-commands.js';
 import { UsageError } from './args.js';
 import type { CliIo, Command } from './command.js';
 import { COMMANDS } from './commands.js';
@@ -59,6 +61,10 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
     if (err instanceof UsageError) {
       io.stderr.write(`${prefix}: ${err.message} (see contender ${command.name} --help)\n`);
       return 2;
+    }
+    if (err instanceof ContenderApiError) {
+      io.stderr.write(`${apiErrorLine(prefix, err)}\n`);
+      return 1;
     }
     const fileMessage = (err as NodeJS.ErrnoException)?.code ? fileErrorMessage(err as NodeJS.ErrnoException) : undefined;
     const message = err instanceof DataError || err instanceof ModelError ? err.message : (fileMessage ?? (err instanceof Error ? err.message : String(err)));

@@ -28,6 +28,8 @@ import { checkWritable, choiceOption, HELP_OPTION, numberOption, required, usage
 import type { CliIo, Command } from './command.js';
 import { bytes, fixed, flatMetrics, metricsLines, percent } from './format.js';
 import { loadOnnxScorer } from './onnx-scorer.js';
+import { metadataFromReport, uploadVersion } from './api-commands.js';
+import { clients } from './config.js';
 import { createProgress } from './progress.js';
 
 /** Train / validation / test shares: validation drives early stopping, test is touched once. */
@@ -72,6 +74,9 @@ Output:
                            params, featureNames, source.dataset {uri, sha256, rows},
                            referenceProfile (of the training rows), threshold; plus feature
                            importance, per-round losses and the full evaluation
+  --register <model>       then register the ONNX file as the next version of this model (created
+                           when missing), with the report's metadata; uses the registry settings
+                           of the other commands (CONTENDER_REGISTRY_URL, CONTENDER_API_KEY, login)
   --threshold <x>          decision threshold for accuracy/precision/recall/F1 (default 0.5)
   -h, --help               show this help
 
@@ -98,6 +103,7 @@ const OPTIONS = {
   'max-iter': { type: 'string' },
   out: { type: 'string' },
   report: { type: 'string' },
+  register: { type: 'string' },
   threshold: { type: 'string' },
 } as const;
 
@@ -255,11 +261,22 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   for (const line of metricsLines('Test', testReport)) say(line);
   say(`Validation AUC ${fixed(validReport.auc)}, log loss ${fixed(validReport.logLoss)}`);
 
-  if (v.report) {
+  if (v.report || v.register) {
     const referenceProfile = buildReferenceProfile(columnsFromMatrix(train.featureNames, train.X));
     const report = buildReport({ ds, uri, kind, model, importance, referenceProfile, testReport, validReport, threshold, seed, split: [trainRows, validRows, testRows], out, onnxSha, onnxBytes: onnx.length, maxDiff });
-    await writeFile(v.report, `${JSON.stringify(report, null, 2)}\n`);
-    say(`Report    ${v.report}`);
+    if (v.report) {
+      await writeFile(v.report, `${JSON.stringify(report, null, 2)}\n`);
+      say(`Report    ${v.report}`);
+    }
+    if (v.register) {
+      const api = await clients();
+      if (!(await api.registry.findModel(v.register))) {
+        await api.registry.createModel({ name: v.register, task: 'binary_classification' });
+        say(`Created model ${v.register}`);
+      }
+      const version = await uploadVersion(api, v.register, out, metadataFromReport(report), io);
+      say(`Registered ${version.model} v${version.version}, sha256 ${version.sha256}`);
+    }
   }
   return 0;
 }

@@ -8,7 +8,10 @@ import {
   type DatasetVersion,
   type DatasetVersionMetadata,
   type ParsedDatasetRef,
+  type ApiKeyInfo,
   type DeploymentList,
+  type IntrospectResponse,
+  type Role,
   type Model,
   type ModelVersion,
   type TrafficMode,
@@ -198,6 +201,26 @@ export class RegistryClient {
   /** Audit events of a dataset, oldest first. */
   datasetEvents(name: string, q: { limit?: number; after?: number } = {}, o: CallOptions = {}): Promise<Page<AuditEvent, number>> {
     return this.http.request('GET', `/api/v1/datasets/${enc(name)}/events`, { query: q, signal: o.signal });
+  }
+
+  // ---- API keys (admin) ------------------------------------------------------------------------
+
+  /** A new key; `key` is shown in this answer only. */
+  createApiKey(req: { name: string; role: Role }, o: CallOptions = {}): Promise<ApiKeyInfo & { key: string }> {
+    return this.http.request('POST', '/api/v1/api-keys', { json: req, signal: o.signal });
+  }
+
+  listApiKeys(o: CallOptions = {}): Promise<{ items: ApiKeyInfo[] }> {
+    return this.http.request('GET', '/api/v1/api-keys', { signal: o.signal });
+  }
+
+  revokeApiKey(id: number, o: CallOptions = {}): Promise<ApiKeyInfo> {
+    return this.http.request('DELETE', `/api/v1/api-keys/${id}`, { signal: o.signal });
+  }
+
+  /** What a key is (`active`, name, role); needs no key of its own. */
+  introspect(key: string, o: CallOptions = {}): Promise<IntrospectResponse> {
+    return this.http.request('POST', '/api/v1/auth/introspect', { json: { key }, signal: o.signal });
   }
 
   private multipart<T>(path: string, parts: MultipartPart[], o: CreateOptions): Promise<T> {

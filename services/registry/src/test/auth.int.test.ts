@@ -126,7 +126,9 @@ describe('API keys, roles and request errors', () => {
     assert.equal(doc.body.openapi, '3.0.3');
     assert.ok(doc.body.paths['/api/v1/models/{name}/promote'].post);
     assert.ok(doc.body.paths['/api/v1/models/{name}/versions'].post.requestBody.content['multipart/form-data']);
-    const page = await request(reg.app).get('/docs').expect(200);
+    assert.match((await request(reg.app).get('/docs').expect(200)).text, /swagger-ui-bundle\.js/);
+    await request(reg.app).get('/docs/assets/swagger-ui-bundle.js').expect(200);
+    const page = await request(reg.app).get('/docs/static').expect(200);
     assert.match(page.text, /\/api\/v1\/models\/\{name\}\/rollback/);
     assert.match(page.headers['content-security-policy'] as string, /default-src 'none'/);
     assert.equal(page.headers['x-frame-options'], 'DENY');
