@@ -24,6 +24,8 @@ export interface HttpAppOptions {
   metrics: Registry;
   /** Largest JSON body accepted; larger → 413, answered at once and the connection closed. */
   jsonLimitBytes?: number;
+  /** A route's own limit, where it differs from `jsonLimitBytes` (undefined = `jsonLimitBytes`). */
+  jsonLimitBytesFor?: (req: Request) => number | undefined;
   /** A JSON body must arrive completely within this, else 408 and the connection closed (default 10 s). */
   bodyTimeoutMs?: number;
   /**
@@ -82,7 +84,14 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     next();
   });
   if (opts.beforeBody) app.use(opts.beforeBody);
-  app.use(jsonBody({ limitBytes: opts.jsonLimitBytes ?? 1024 * 1024, timeoutMs: opts.bodyTimeoutMs ?? 10_000 }));
+  const defaultLimit = opts.jsonLimitBytes ?? 1024 * 1024;
+  const limitFor = opts.jsonLimitBytesFor;
+  app.use(
+    jsonBody({
+      limitBytes: limitFor ? (req) => limitFor(req) ?? defaultLimit : defaultLimit,
+      timeoutMs: opts.bodyTimeoutMs ?? 10_000,
+    }),
+  );
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: opts.service });
