@@ -8,6 +8,7 @@ import type { Logger } from './logger.js';
 import { createHttpDurationHistogram } from './metrics.js';
 import { DOCS_PAGE_STYLE_HASH, renderDocsPage } from './docs-page.js';
 import { jsonBody } from './json-body.js';
+import { RateLimitedError } from './rate-limit.js';
 
 export interface ReadinessCheck {
   ok: boolean;
@@ -182,6 +183,7 @@ export function errorHandler(logger: Logger) {
     // The body was not read to its end (refused before reading, or cut off at the limit or the
     // deadline): close the connection after the answer instead of reading the rest to reuse it.
     if (hasBody(req) && !req.complete) res.setHeader('Connection', 'close');
+    if (appErr instanceof RateLimitedError) res.setHeader('Retry-After', String(appErr.retryAfterSeconds));
     res.status(appErr.status).json({
       error: { code: appErr.code, message: appErr.message, details: appErr.details ?? null, requestId },
     });

@@ -46,6 +46,7 @@ export function createApp(c: ServingContainer): ServingApp {
   const predict = createPredictHandler({
     service: c.predictor,
     auth: c.auth,
+    rateLimiter: c.rateLimiter,
     logger: c.logger,
     maxBodyBytes: MAX_BODY_BYTES,
     httpDuration: c.metrics.getSingleMetric('serving_http_request_duration_seconds') as Histogram<'method' | 'route' | 'status'> | undefined,
