@@ -9,6 +9,7 @@ import { createHttpDurationHistogram } from './metrics.js';
 import { DOCS_PAGE_STYLE_HASH, renderDocsPage } from './docs-page.js';
 import { swaggerUiAssets, swaggerUiHeaders, swaggerUiPage } from './swagger-ui.js';
 import { jsonBody } from './json-body.js';
+import { RateLimitedError } from './rate-limit.js';
 
 export interface ReadinessCheck {
   ok: boolean;
@@ -25,6 +26,8 @@ export interface HttpAppOptions {
   metrics: Registry;
   /** Largest JSON body accepted; larger → 413, answered at once and the connection closed. */
   jsonLimitBytes?: number;
+  /** A route's own limit, where it differs from `jsonLimitBytes` (undefined = `jsonLimitBytes`). */
+  jsonLimitBytesFor?: (req: Request) => number | undefined;
   /** A JSON body must arrive completely within this, else 408 and the connection closed (default 10 s). */
   bodyTimeoutMs?: number;
   /**
@@ -83,7 +86,14 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     next();
   });
   if (opts.beforeBody) app.use(opts.beforeBody);
-  app.use(jsonBody({ limitBytes: opts.jsonLimitBytes ?? 1024 * 1024, timeoutMs: opts.bodyTimeoutMs ?? 10_000 }));
+  const defaultLimit = opts.jsonLimitBytes ?? 1024 * 1024;
+  const limitFor = opts.jsonLimitBytesFor;
+  app.use(
+    jsonBody({
+      limitBytes: limitFor ? (req) => limitFor(req) ?? defaultLimit : defaultLimit,
+      timeoutMs: opts.bodyTimeoutMs ?? 10_000,
+    }),
+  );
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: opts.service });
@@ -180,6 +190,7 @@ export function errorHandler(logger: Logger) {
     // The body was not read to its end (refused before reading, or cut off at the limit or the
     // deadline): close the connection after the answer instead of reading the rest to reuse it.
     if (hasBody(req) && !req.complete) res.setHeader('Connection', 'close');
+    if (appErr instanceof RateLimitedError) res.setHeader('Retry-After', String(appErr.retryAfterSeconds));
     res.status(appErr.status).json({
       error: { code: appErr.code, message: appErr.message, details: appErr.details ?? null, requestId },
     });

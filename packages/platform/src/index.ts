@@ -9,3 +9,4 @@ export * from './shutdown.js';
 export * from './redis.js';
 export * from './docs-page.js';
 export * from './artifacts/index.js';
+export * from './rate-limit.js';

@@ -1,11 +1,14 @@
 import type { ServerOptions } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { AppError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
 import { hasBody } from './http.js';
 
 export interface JsonBodyOptions {
-  /** Largest body accepted; a larger one → 413 at once, the rest never read. */
-  limitBytes: number;
+  /**
+   * Largest body accepted; a larger one → 413 at once, the rest never read. A function gives a
+   * route its own limit (serving's `/predict/batch`, sized from its row limit).
+   */
+  limitBytes: number | ((req: Request) => number);
   /** The whole body must have arrived this long after reading began, else 408. */
   timeoutMs: number;
 }
@@ -33,8 +36,9 @@ export function jsonBody(opts: JsonBodyOptions): RequestHandler {
     if (encoding !== undefined && encoding !== 'identity') {
       return next(new UnsupportedMediaTypeError(`Content-Encoding ${encoding} is not supported; send the body uncompressed`));
     }
+    const limitBytes = typeof opts.limitBytes === 'number' ? opts.limitBytes : opts.limitBytes(req);
     const declared = Number(headers['content-length']);
-    if (Number.isFinite(declared) && declared > opts.limitBytes) return next(tooLarge(opts.limitBytes));
+    if (Number.isFinite(declared) && declared > limitBytes) return next(tooLarge(limitBytes));
 
     const chunks: Buffer[] = [];
     let size = 0;
@@ -57,7 +61,7 @@ export function jsonBody(opts: JsonBodyOptions): RequestHandler {
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > opts.limitBytes) return finish(tooLarge(opts.limitBytes));
+      if (size > limitBytes) return finish(tooLarge(limitBytes));
       chunks.push(chunk);
     };
     const onEnd = () => {

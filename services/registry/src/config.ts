@@ -34,6 +34,8 @@ export const registryConfigSchema = baseConfigSchema.extend({
   /** The scheduler, as the registry reaches it: the console's scheduler pages pass through the registry to it. */
   SCHEDULER_URL: z.string().url().default('http://127.0.0.1:8082'),
   SCHEDULER_TIMEOUT_MS: envInt(10_000, { min: 100 }),
+  /** Prefix of the registry's Redis keys (the rate limits' counters); replicas sharing it share the limits. */
+  REDIS_KEY_PREFIX: z.string().default('contender:registry:'),
 });
 
 export type RegistryConfig = z.output<typeof registryConfigSchema>;

@@ -4,6 +4,7 @@ import {
   createMetricsRegistry,
   createPool,
   createRedis,
+  RequestRateLimiter,
   ensureDatabase,
   runMigrations,
   type ArtifactStorage,
@@ -94,7 +95,8 @@ export async function buildRegistryContainer(config: RegistryConfig, opts: { log
   const publisher = new RegistryEventPublisher(redis, logger, () => metrics.eventPublishFailures.inc());
   const models = new ModelService({ pool, store, audit, publisher, metrics, logger });
   const revocations = new ApiKeyRevocationPublisher(redis, logger, () => metrics.revocationPublishFailures.inc());
-  const keys = new ApiKeyService({ pool, store: new PgApiKeyStore(), audit, revocations });
+  const rateLimiter = new RequestRateLimiter({ redis, keyPrefix: config.REDIS_KEY_PREFIX, settings: config, service: 'registry', metrics: metricsRegistry, logger });
+  const keys = new ApiKeyService({ pool, store: new PgApiKeyStore(), audit, revocations, rateLimiter });
   const idempotency = new IdempotencyService({ pool, store: new PgIdempotencyStore(), ttlMs: config.IDEMPOTENCY_TTL_MS, logger });
   const uploader = new VersionUploader({
     idempotency,

@@ -54,6 +54,8 @@ export async function startTestRegistry(opts: TestRegistryOptions = {}): Promise
     DATABASE_URL: database.url,
     REDIS_URL: opts.redisUrl ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     BOOTSTRAP_ADMIN_KEY: adminKey,
+    // Rate-limit counters of its own (they expire with their window, a second by default).
+    REDIS_KEY_PREFIX: `t-registry-${randomBytes(4).toString('hex')}:`,
     UPLOAD_TMP_DIR: tmp,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...s3,

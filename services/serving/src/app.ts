@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { Histogram } from 'prom-client';
 import { createHttpApp, finishHttpApp } from '@contender/platform';
-import { MAX_BODY_BYTES } from './config.js';
+import { MAX_BODY_BYTES, batchBodyLimitBytes } from './config.js';
 import type { ServingContainer } from './container.js';
 import { feedbackRoutes } from './feedback/feedback-routes.js';
 import { featureRoutes } from './features/feature-routes.js';
@@ -19,11 +19,13 @@ export type ServingApp = ((req: IncomingMessage, res: ServerResponse) => void) &
  * Never listens: only main.ts (and test helpers) do.
  */
 export function createApp(c: ServingContainer): ServingApp {
+  const batchLimit = batchBodyLimitBytes(c.config);
   const app = createHttpApp({
     service: 'serving',
     logger: c.logger,
     metrics: c.metrics,
     jsonLimitBytes: MAX_BODY_BYTES,
+    jsonLimitBytesFor: (req) => (req.path === '/predict/batch' ? batchLimit : undefined),
     bodyTimeoutMs: c.config.HTTP_BODY_TIMEOUT_MS,
     readiness: () => c.readiness(),
     openapi: servingOpenApi,
@@ -44,6 +46,7 @@ export function createApp(c: ServingContainer): ServingApp {
   const predict = createPredictHandler({
     service: c.predictor,
     auth: c.auth,
+    rateLimiter: c.rateLimiter,
     logger: c.logger,
     maxBodyBytes: MAX_BODY_BYTES,
     httpDuration: c.metrics.getSingleMetric('serving_http_request_duration_seconds') as Histogram<'method' | 'route' | 'status'> | undefined,

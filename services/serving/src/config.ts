@@ -36,6 +36,12 @@ export const servingConfigSchema = baseConfigSchema.extend({
   /** Most features an entity's cache entry may hold; more → 400. */
   FEATURE_MAX_COUNT: envInt(512, { min: 1, max: 100_000 }),
   MAX_BATCH_ROWS: envInt(10_000, { min: 1, max: 1_000_000 }),
+  /**
+   * Bytes of JSON budgeted per row of `POST /predict/batch`: its body limit is
+   * MAX_BATCH_ROWS × BATCH_ROW_BYTES plus BATCH_ENVELOPE_BYTES (see batchBodyLimitBytes). A row
+   * of 23 numeric features takes about 360 bytes.
+   */
+  BATCH_ROW_BYTES: envInt(1_024, { min: 64, max: 1024 * 1024 }),
   /** node:cluster workers; 0 = one per core. */
   SERVING_WORKERS: envInt(1, { min: 0, max: 256 }),
   MODEL_CACHE_DIR: z.string().min(1).default(path.join('.data', 'serving', 'models')),
@@ -57,5 +63,13 @@ export const servingConfigSchema = baseConfigSchema.extend({
 
 export type ServingConfig = z.output<typeof servingConfigSchema>;
 
-/** Largest request body accepted on every route; larger → 413. */
+/** Largest request body accepted on every route but `POST /predict/batch`; larger → 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Room in a batch body for what is not a row (`model`, `variant`, the brackets). */
+export const BATCH_ENVELOPE_BYTES = 64 * 1024;
+
+/** `POST /predict/batch`'s body limit: MAX_BATCH_ROWS rows of BATCH_ROW_BYTES each, plus the envelope. */
+export function batchBodyLimitBytes(cfg: Pick<ServingConfig, 'MAX_BATCH_ROWS' | 'BATCH_ROW_BYTES'>): number {
+  return Math.max(MAX_BODY_BYTES, cfg.MAX_BATCH_ROWS * cfg.BATCH_ROW_BYTES + BATCH_ENVELOPE_BYTES);
+}

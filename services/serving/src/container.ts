@@ -5,6 +5,7 @@ import {
   createRedis,
   createRedisSubscriber,
   createShutdown,
+  RequestRateLimiter,
   type Logger,
   type Pool,
   type ReadinessReport,
@@ -33,6 +34,7 @@ export interface ServingContainer {
   readonly subscriber: Redis;
   readonly registry: RegistryClient;
   readonly auth: IntrospectionAuth;
+  readonly rateLimiter: RequestRateLimiter;
   readonly models: ModelManager;
   readonly featureCache: FeatureCache;
   readonly predictionLog: PredictionLog;
@@ -72,7 +74,13 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
   const redis = createRedis(config.REDIS_URL, { commandTimeout: 1_000, enableAutoPipelining: true });
   const subscriber = createRedisSubscriber(config.REDIS_URL);
   const registry = new HttpRegistryClient({ url: config.REGISTRY_URL, apiKey: config.REGISTRY_API_KEY, timeoutMs: config.REGISTRY_TIMEOUT_MS });
-  const auth = new IntrospectionAuth({ introspect: (key) => registry.introspect(key), logger, ttlMs: config.AUTH_CACHE_TTL_MS });
+  const rateLimiter = new RequestRateLimiter({ redis, keyPrefix: config.REDIS_KEY_PREFIX, settings: config, service: 'serving', metrics, logger });
+  const auth = new IntrospectionAuth({
+    introspect: (key) => registry.introspect(key),
+    logger,
+    ttlMs: config.AUTH_CACHE_TTL_MS,
+    ...(rateLimiter.enabled ? { rateLimit: (p) => rateLimiter.consumeKey(p.role, p.keyId ?? p.name) } : {}),
+  });
   const revocations = new KeyRevocationListener({ subscriber, auth, logger });
   const artifacts = new ArtifactCache({ dir: config.MODEL_CACHE_DIR, registry, logger });
   const models = new ModelManager({
@@ -145,6 +153,7 @@ export function buildServingContainer(config: ServingConfig, opts: ContainerOpti
     subscriber,
     registry,
     auth,
+    rateLimiter,
     models,
     featureCache,
     predictionLog,

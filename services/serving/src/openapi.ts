@@ -35,7 +35,8 @@ export const servingRoutes: RouteSpec[] = [
     path: '/predict/batch',
     summary: 'Score many rows: routed per row, one onnxruntime run per arm',
     description:
-      'At most MAX_BATCH_ROWS rows (default 10,000) and 1 MiB. A 422 lists every row whose features are missing or unusable (the same value rules as /predict). ' +
+      'At most MAX_BATCH_ROWS rows (default 10,000; more → 413 too_many_rows, details.limit) and a body of MAX_BATCH_ROWS × BATCH_ROW_BYTES + 65,536 bytes ' +
+      '(defaults 10,000 × 1,024 + 65,536 = 10,305,536 bytes; more → 413 payload_too_large, details.limitBytes), arriving within HTTP_BODY_TIMEOUT_MS (408). Every other route takes at most 1 MiB. A 422 lists every row whose features are missing or unusable (the same value rules as /predict). ' +
       'Rows with an entityId and features are written through once every row passed validation (a refused batch writes nothing), within FEATURE_MAX_BYTES (413 features_too_large) and FEATURE_MAX_COUNT (400 too_many_features), each breach naming its row.',
     role: 'predictor',
     body: BatchPredictRequest,

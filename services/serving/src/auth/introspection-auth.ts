@@ -30,6 +30,8 @@ export interface IntrospectionAuthDeps {
   maxEntries?: number;
   /** Most unknown (inactive) keys remembered, apart from the active ones. */
   maxUnknownEntries?: number;
+  /** Counts an authenticated request against its key's rate limit (express routes; /predict calls it itself). */
+  rateLimit?: (principal: Principal) => Promise<void>;
 }
 
 /** Unknown keys are remembered for a shorter time: a key created a moment ago should work soon. */
@@ -128,10 +130,12 @@ export class IntrospectionAuth {
   /** Express middleware: 401/403/503 or `res.locals.principal` set. For the routes served by express. */
   middleware(role: Role): RequestHandler {
     return (req, res, next) => {
+      const limit = this.deps.rateLimit;
       const done = (p: Principal) => {
         IntrospectionAuth.requireRole(p, role, `${req.method} ${req.baseUrl}${req.route?.path ?? req.path}`);
         res.locals.principal = p;
-        next();
+        if (limit) limit(p).then(() => next(), next);
+        else next();
       };
       try {
         const p = this.authenticate(req.headers.authorization);

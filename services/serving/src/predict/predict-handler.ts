@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Histogram } from 'prom-client';
-import { AppError, requestIdOf, toAppError, type Logger } from '@contender/platform';
+import { AppError, RateLimitedError, requestIdOf, toAppError, type Logger, type RequestRateLimiter } from '@contender/platform';
 import { IntrospectionAuth, type Principal } from '../auth/introspection-auth.js';
 import type { PredictService } from './predict-service.js';
 import { validatePredictRequest } from './validate-predict-request.js';
@@ -8,6 +8,8 @@ import { validatePredictRequest } from './validate-predict-request.js';
 export interface PredictHandlerDeps {
   service: PredictService;
   auth: IntrospectionAuth;
+  /** Per-key limits: one Redis call per request while enabled. */
+  rateLimiter?: RequestRateLimiter;
   logger: Logger;
   maxBodyBytes: number;
   /** The shared HTTP duration histogram, so /predict appears in it like every express route. */
@@ -24,6 +26,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  */
 export function createPredictHandler(deps: PredictHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { service, auth, logger, maxBodyBytes } = deps;
+  const limiter = deps.rateLimiter?.enabled ? deps.rateLimiter : undefined;
   const durationByStatus = new Map<number, { observe(v: number): void }>();
   const observe = (status: number, startedAt: number) => {
     if (!deps.httpDuration) return;
@@ -54,6 +57,7 @@ export function createPredictHandler(deps: PredictHandlerDeps): (req: IncomingMe
       'X-Request-Id': requestId,
     };
     if (close) headers.Connection = 'close';
+    if (appErr instanceof RateLimitedError) headers['Retry-After'] = appErr.retryAfterSeconds;
     res.writeHead(appErr.status, headers);
     res.end(body);
     observe(appErr.status, startedAt);
@@ -70,6 +74,7 @@ export function createPredictHandler(deps: PredictHandlerDeps): (req: IncomingMe
       }
     }
     const principal = principalOrPromise instanceof Promise ? await principalOrPromise : principalOrPromise;
+    if (limiter) await limiter.consumeKey(principal.role, principal.keyId ?? principal.name);
     IntrospectionAuth.requireRole(principal, 'predictor', 'POST /predict');
     const request = validatePredictRequest(body);
     return service.predict(request, principal, requestId, startedAt);

@@ -384,7 +384,7 @@ describe('PredictService', () => {
     it('refuse more rows than MAX_BATCH_ROWS', async () => {
       const { service } = setup();
       const rows = Array.from({ length: 101 }, () => ({ features: { a: 1, b: 1 } }));
-      const err = await rejects(service.predictBatch({ model: 'credit', rows }, predictor, 'r', 0), 400, 'validation_failed');
+      const err = await rejects(service.predictBatch({ model: 'credit', rows }, predictor, 'r', 0), 413, 'too_many_rows');
       assert.match(err.message, /rows: at most 100 rows per batch \(MAX_BATCH_ROWS\), got 101/);
     });
 

@@ -6,7 +6,7 @@ import type {
   PredictResponse,
   ServingVariant,
 } from '@contender/contracts';
-import { AppError, NotFoundError, ServiceUnavailableError, UnprocessableError, ValidationError, type Logger } from '@contender/platform';
+import { AppError, NotFoundError, ServiceUnavailableError, UnprocessableError, type Logger } from '@contender/platform';
 import { IntrospectionAuth, type Principal } from '../auth/introspection-auth.js';
 import { featureLimitBreach, featureLimitError, type FeatureLimitBreach, type FeatureLimits } from '../features/feature-checks.js';
 import { describeProblems, type FeatureMap, type FeatureProblem } from '../features/feature-encoder.js';
@@ -151,7 +151,7 @@ export class PredictService {
     const n = req.rows.length;
     if (n > this.deps.maxBatchRows) {
       const message = `rows: at most ${this.deps.maxBatchRows} rows per batch (MAX_BATCH_ROWS), got ${n}`;
-      throw new ValidationError(message, [{ path: 'rows', message, code: 'too_big' }]);
+      throw new AppError(413, 'too_many_rows', message, { path: 'rows', limit: this.deps.maxBatchRows, rows: n });
     }
     if (!this.deps.models.get(req.model)) throw this.modelMissing(req.model);
 

@@ -322,8 +322,10 @@ describe('POST /predict and the feature cache against a real registry', () => {
         .post('/predict/batch')
         .set(bearer(predictor))
         .send({ model: 'credit', rows: Array.from({ length: 10_001 }, (_, i) => ({ entityId: `e${i}` })) })
-        .expect(400);
+        .expect(413);
+      assert.equal(tooMany.body.error.code, 'too_many_rows');
       assert.match(tooMany.body.error.message, /rows: at most 10000 rows/);
+      assert.equal(tooMany.body.error.details.limit, 10_000);
       const partial = full();
       delete partial.x0;
       const res = await request(serving.app)

@@ -20,7 +20,9 @@ export function apiKeyRoutes(keys: ApiKeyService): Router {
   });
   // No key needed: the answer only tells the holder of a key what that key is. Keys are 256-bit
   // random, so this is no guessing oracle.
+  // Limited per client address all the same, so guessing costs time.
   r.post('/auth/introspect', async (req, res) => {
+    await keys.countAnonymousRequest(req.socket.remoteAddress);
     res.json(await keys.introspect(parseOrThrow(IntrospectRequest, req.body).key));
   });
   return r;

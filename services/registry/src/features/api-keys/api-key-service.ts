@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApiKeyInfo, IntrospectResponse, Role } from '@contender/contracts';
-import { ConflictError, NotFoundError, withTransaction, type Pool } from '@contender/platform';
+import { ConflictError, NotFoundError, withTransaction, type Pool, type RequestRateLimiter } from '@contender/platform';
 import type { ApiKeyRevocationPublisher } from '../../events/api-key-revocation-publisher.js';
 import type { PgAuditStore } from '../audit/pg-audit-store.js';
 import type { PgApiKeyStore } from './pg-api-key-store.js';
@@ -27,8 +27,25 @@ export function generateKey(): string {
 
 export class ApiKeyService {
   constructor(
-    private readonly deps: { pool: Pool; store: PgApiKeyStore; audit: PgAuditStore; revocations?: Pick<ApiKeyRevocationPublisher, 'publish'> },
+    private readonly deps: {
+      pool: Pool;
+      store: PgApiKeyStore;
+      audit: PgAuditStore;
+      revocations?: Pick<ApiKeyRevocationPublisher, 'publish'>;
+      /** Per-key and per-address request limits (429 over them). */
+      rateLimiter?: RequestRateLimiter;
+    },
   ) {}
+
+  /** Counts an authenticated request against its key's limit; rejects with 429 over it. */
+  countRequest(principal: Principal): Promise<void> {
+    return this.deps.rateLimiter ? this.deps.rateLimiter.consumeKey(principal.role, principal.keyId) : Promise.resolve();
+  }
+
+  /** Counts an unauthenticated request (introspection) against its client address's limit. */
+  countAnonymousRequest(address: string | undefined): Promise<void> {
+    return this.deps.rateLimiter ? this.deps.rateLimiter.consumeAddress(address) : Promise.resolve();
+  }
 
   async authenticate(key: string): Promise<Principal | null> {
     const k = await this.deps.store.findActiveByHash(this.deps.pool, hashKey(key));

@@ -23,6 +23,7 @@ async function principalOf(keys: ApiKeyService, authorization: string | undefine
   if (!token) throw new UnauthorizedError('missing API key: send Authorization: Bearer <key>');
   const principal = await keys.authenticate(token);
   if (!principal) throw new UnauthorizedError('unknown or revoked API key');
+  await keys.countRequest(principal);
   return principal;
 }
 
